@@ -1,0 +1,177 @@
+"""`python -m api` / `voisinage`: serve, migrate, seed, export the schema, bulk geography tools.
+
+Every command resolves the database the same way (DATABASE_URL, or the embedded cluster) and
+reports bad configuration as one line on stderr with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from api.runtime import ConfigurationError, check_port_free, database
+from api.settings import PROJECT_ROOT, Settings, SettingsError
+
+app = typer.Typer(
+    help="Voisinage: GraphQL API over PostGIS for neighbourhood sharing networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clear_errors(command: F) -> F:
+    """Bad configuration ends with one clear line, not a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigurationError, SettingsError) as error:
+            err.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_settings() -> Settings:
+    return Settings.from_env()
+
+
+@app.command()
+@clear_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default: PORT)")] = None,
+    seed: Annotated[bool | None, typer.Option(help="Load the demo seed first")] = None,
+) -> None:
+    """Migrate, load the demo seed and serve the API (Ctrl-C stops it and the embedded database)."""
+    import uvicorn
+
+    from db.migrate import upgrade
+
+    settings = load_settings()
+    host = host or settings.host
+    port = port or settings.port
+    check_port_free(host, port)
+    with database(settings) as resolved:
+        assert resolved.database_url
+        upgrade(resolved.database_url)
+        if settings.seed_demo if seed is None else seed:
+            from seeds.demo import load_demo
+
+            summary = asyncio.run(load_demo(resolved.database_url))
+            err.print(f"demo seed: {summary}", highlight=False)
+        os.environ["DATABASE_URL"] = resolved.database_url  # workers rebuild settings from env
+        err.print(f"[green]Voisinage[/] on http://{host}:{port}/graphql", highlight=False)
+        uvicorn.run(
+            "api.asgi:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=5,
+        )
+
+
+@app.command()
+@clear_errors
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    down: Annotated[bool, typer.Option(help="Downgrade to the revision instead")] = False,
+) -> None:
+    """Apply (or revert) database migrations."""
+    from db.migrate import current_revision, downgrade, upgrade
+
+    with database(load_settings()) as resolved:
+        assert resolved.database_url
+        (downgrade if down else upgrade)(resolved.database_url, revision)
+        err.print(f"database at revision {current_revision(resolved.database_url)}")
+
+
+@app.command()
+@clear_errors
+def seed(
+    reset: Annotated[bool, typer.Option(help="Empty the tables first and start over")] = False,
+) -> None:
+    """Load the demo seed (idempotent: loading it twice changes nothing)."""
+    from db.migrate import upgrade
+    from seeds.demo import load_demo
+
+    with database(load_settings()) as resolved:
+        assert resolved.database_url
+        upgrade(resolved.database_url)
+        summary = asyncio.run(load_demo(resolved.database_url, reset=reset))
+        err.print(f"demo seed: {summary}", highlight=False)
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[Path, typer.Option(help="Where to write the SDL")] = PROJECT_ROOT
+    / "schema.graphql",
+) -> None:
+    """Write the GraphQL SDL of the running schema (the committed `schema.graphql`)."""
+    from api.schema import export_sdl
+
+    output.write_text(export_sdl(), encoding="utf-8")
+    err.print(f"wrote {output}")
+
+
+@app.command("import-neighbourhoods")
+@clear_errors
+def import_neighbourhoods(
+    path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection (.geojson or .gz)")],
+    name_property: Annotated[str, typer.Option(help="Feature property with the name")] = "nom",
+    code_property: Annotated[
+        str | None, typer.Option(help="Feature property with the INSEE code")
+    ] = "code",
+) -> None:
+    """Import neighbourhood polygons, then reassign every household."""
+    from db.bulk import import_neighbourhoods as run_import
+
+    with database(load_settings()) as resolved:
+        assert resolved.database_url
+        counts = asyncio.run(
+            run_import(
+                resolved.database_url,
+                path,
+                name_property=name_property,
+                code_property=code_property,
+                max_area_m2=resolved.max_neighbourhood_area_m2,
+            )
+        )
+        err.print(f"imported: {counts}", highlight=False)
+
+
+@app.command()
+@clear_errors
+def reassign() -> None:
+    """Re-run the assignment rule for every household (after bulk boundary changes)."""
+    from db.bulk import reassign_all
+
+    settings = load_settings()
+    with database(settings) as resolved:
+        assert resolved.database_url
+        counts = asyncio.run(reassign_all(resolved.database_url, resolution=settings.h3_resolution))
+        err.print(f"reassigned: {counts}", highlight=False)
+
+
+def main() -> None:
+    app(prog_name="voisinage")
+
+
+if __name__ == "__main__":
+    main()

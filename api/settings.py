@@ -1,0 +1,167 @@
+"""The one settings object of the service.
+
+It is read from the environment once, in `Settings.from_env`, and passed down explicitly
+(`create_app(settings)`, the CLI). Nothing else in the project reads `os.environ`, so a test can
+build any configuration without touching the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use; the message names the variable."""
+
+
+def _bool(raw: str, name: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false")
+
+
+def _int(raw: str, name: str, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _float(raw: str, name: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
+def _list(raw: str, _name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every knob of the service; the README's settings table mirrors the `env` metadata here."""
+
+    database_url: str | None = field(
+        default=None,
+        metadata={"env": "DATABASE_URL", "doc": "PostgreSQL URL; unset = private embedded cluster"},
+    )
+    data_dir: Path = field(
+        default=PROJECT_ROOT / ".data",
+        metadata={"env": "VOISINAGE_DATA_DIR", "doc": "where the embedded cluster keeps its files"},
+    )
+    host: str = field(default="127.0.0.1", metadata={"env": "HOST", "doc": "address to bind"})
+    port: int = field(default=8000, metadata={"env": "PORT", "doc": "TCP port to bind"})
+    workers: int = field(default=1, metadata={"env": "WORKERS", "doc": "uvicorn worker processes"})
+    db_pool_size: int = field(
+        default=8,
+        metadata={
+            "env": "DB_POOL_SIZE",
+            "doc": "database connections per process (≤ 10 on 2 cores)",
+        },
+    )
+    log_json: bool = field(
+        default=False, metadata={"env": "LOG_JSON", "doc": "one JSON object per log line"}
+    )
+    log_level: str = field(default="INFO", metadata={"env": "LOG_LEVEL", "doc": "log level"})
+    h3_resolution: int = field(
+        default=7,
+        metadata={"env": "H3_RESOLUTION", "doc": "H3 resolution of fallback neighbourhoods"},
+    )
+    max_neighbourhood_area_km2: float = field(
+        default=500.0,
+        metadata={
+            "env": "MAX_NEIGHBOURHOOD_AREA_KM2",
+            "doc": "largest boundary a neighbourhood may have",
+        },
+    )
+    introspection: bool = field(
+        default=True,
+        metadata={"env": "GRAPHQL_INTROSPECTION", "doc": "allow schema introspection"},
+    )
+    graphiql: bool = field(
+        default=True, metadata={"env": "GRAPHIQL", "doc": "serve GraphiQL on GET /graphql"}
+    )
+    max_page_size: int = field(
+        default=100, metadata={"env": "MAX_PAGE_SIZE", "doc": "largest `first` of a connection"}
+    )
+    max_query_depth: int = field(
+        default=12, metadata={"env": "MAX_QUERY_DEPTH", "doc": "deepest selection allowed"}
+    )
+    max_aliases: int = field(
+        default=30, metadata={"env": "MAX_ALIASES", "doc": "most aliases in one document"}
+    )
+    max_tokens: int = field(
+        default=2000, metadata={"env": "MAX_TOKENS", "doc": "most tokens in one document"}
+    )
+    max_body_bytes: int = field(
+        default=100_000,
+        metadata={"env": "MAX_BODY_BYTES", "doc": "largest HTTP request body accepted"},
+    )
+    cors_origins: tuple[str, ...] = field(
+        default=("http://localhost:5173",),
+        metadata={"env": "CORS_ORIGINS", "doc": "comma-separated origins of the web client"},
+    )
+    seed_demo: bool = field(
+        default=True,
+        metadata={"env": "SEED_DEMO", "doc": "`serve` loads the demo seed before serving"},
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from an environment mapping (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            name = spec.metadata["env"]
+            if name not in env:
+                continue
+            raw = env[name]
+            default = spec.default
+            if spec.name == "database_url":
+                values[spec.name] = raw or None
+            elif isinstance(default, bool):
+                values[spec.name] = _bool(raw, name)
+            elif isinstance(default, int):
+                values[spec.name] = _int(raw, name)
+            elif isinstance(default, float):
+                values[spec.name] = _float(raw, name)
+            elif isinstance(default, tuple):
+                values[spec.name] = _list(raw, name)
+            elif isinstance(default, Path):
+                values[spec.name] = Path(raw)
+            else:
+                values[spec.name] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def max_neighbourhood_area_m2(self) -> float:
+        return self.max_neighbourhood_area_km2 * 1_000_000
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) rows for the README, so the docs cannot drift from the code."""
+    rows = []
+    for spec in fields(Settings):
+        default = spec.default
+        if isinstance(default, tuple):
+            shown = ",".join(default)
+        elif isinstance(default, Path):
+            shown = "<project>/.data"
+        elif default is None:
+            shown = "(unset)"
+        else:
+            shown = str(default)
+        rows.append((spec.metadata["env"], shown, spec.metadata["doc"]))
+    return rows

@@ -1,0 +1,61 @@
+"""The public Household type: the exact location resolves only for the household itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context
+from api.inputs import Location
+from api.types.neighbourhood import Neighbourhood
+from db.rows import HouseholdRow
+
+
+@strawberry.type(description="A home in a neighbourhood network.")
+class Household(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name chosen by the household.")
+    created_at: datetime = strawberry.field(description="When the household registered.")
+    row: strawberry.Private[HouseholdRow]
+    shown_to_itself: strawberry.Private[bool] = False
+
+    @classmethod
+    def from_row(cls, row: HouseholdRow, *, shown_to_itself: bool = False) -> Household:
+        """`shown_to_itself`: the response goes to this household (e.g. its own registration)."""
+        return cls(
+            id=row.id,
+            name=row.name,
+            created_at=row.created_at,
+            row=row,
+            shown_to_itself=shown_to_itself,
+        )
+
+    @strawberry.field(description="The neighbourhood this household belongs to.")
+    async def neighbourhood(self, info: strawberry.Info[Context, None]) -> Neighbourhood:
+        row = await info.context.loaders.neighbourhood_by_id.load(self.row.neighbourhood_id)
+        assert row is not None, "foreign key guarantees the neighbourhood exists"
+        return Neighbourhood.from_row(row)
+
+    @strawberry.field(
+        description="The exact home location. Private: null for everyone but the household itself."
+    )
+    def exact_location(self, info: strawberry.Info[Context, None]) -> Location | None:
+        if not self.shown_to_itself and info.context.viewer.household_id != self.row.id:
+            return None
+        return Location.from_lnglat(self.row.home)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls,
+        *,
+        info: strawberry.Info[Context, None],
+        node_ids: Iterable[str],
+        required: bool = False,
+    ) -> list[Household | None]:
+        rows = await info.context.loaders.household_by_id.load_many(
+            [int(node_id) for node_id in node_ids]
+        )
+        return [cls.from_row(row) if row else None for row in rows]

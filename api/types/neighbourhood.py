@@ -1,0 +1,99 @@
+"""The public Neighbourhood type, built explicitly from `NeighbourhoodRow`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context
+from api.pagination import PageInfo
+from api.scalars import GeoJSON, H3Cell
+from db.rows import NeighbourhoodRow
+
+
+@strawberry.enum(description="How a neighbourhood's extent was decided.")
+class NeighbourhoodKind(Enum):
+    POLYGON = strawberry.enum_value(
+        "POLYGON", description="A boundary drawn by residents, often a commune or part of a town."
+    )
+    H3_CELL = strawberry.enum_value(
+        "H3_CELL",
+        description="An H3 cell holding the homes no polygon covers, so nobody is left out.",
+    )
+
+
+@strawberry.type(description="A neighbourhood network: the community a household belongs to.")
+class Neighbourhood(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name, e.g. the commune's name.")
+    kind: NeighbourhoodKind = strawberry.field(description="Drawn polygon or H3 cell.")
+    h3_cell: H3Cell | None = strawberry.field(description="The cell, for H3_CELL neighbourhoods.")
+    commune_code: str | None = strawberry.field(description="INSEE code of the commune, if any.")
+    area_square_meters: float = strawberry.field(description="Area on the spheroid, in m².")
+    created_at: datetime = strawberry.field(description="When the neighbourhood was created.")
+
+    @classmethod
+    def from_row(cls, row: NeighbourhoodRow) -> Neighbourhood:
+        return cls(
+            id=row.id,
+            name=row.name,
+            kind=NeighbourhoodKind(row.kind),
+            h3_cell=H3Cell(row.h3_cell) if row.h3_cell else None,
+            commune_code=row.commune_code,
+            area_square_meters=round(row.area_m2, 1),
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="The boundary as a GeoJSON MultiPolygon (lng/lat, WGS 84).")
+    async def boundary(self, info: strawberry.Info[Context, None]) -> GeoJSON:
+        value = await info.context.loaders.boundary_by_neighbourhood_id.load(self.id)
+        return GeoJSON(value)
+
+    @strawberry.field(description="How many households belong to this neighbourhood now.")
+    async def member_count(self, info: strawberry.Info[Context, None]) -> int:
+        return await info.context.loaders.member_count_by_neighbourhood_id.load(self.id) or 0
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls,
+        *,
+        info: strawberry.Info[Context, None],
+        node_ids: Iterable[str],
+        required: bool = False,
+    ) -> list[Neighbourhood | None]:
+        rows = await info.context.loaders.neighbourhood_by_id.load_many(
+            [int(node_id) for node_id in node_ids]
+        )
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.type(description="A neighbourhood with its approximate distance from the origin.")
+class NeighbourhoodEdge:
+    node: Neighbourhood
+    cursor: str
+    distance_meters: int = strawberry.field(
+        description="Distance from the origin to the boundary (0 inside), rounded: to 100 m "
+        "below 2 km, to 500 m above, never less than 100."
+    )
+
+
+@strawberry.type(description="Neighbourhoods, nearest first.")
+class NeighbourhoodConnection:
+    edges: list[NeighbourhoodEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Where a point falls, without creating anything.")
+class NeighbourhoodLookup:
+    neighbourhood: Neighbourhood | None = strawberry.field(
+        description="The neighbourhood a home here would join; null when it would be a new "
+        "H3_CELL neighbourhood, created on first registration."
+    )
+    kind: NeighbourhoodKind = strawberry.field(description="Kind of that neighbourhood.")
+    h3_cell: H3Cell = strawberry.field(
+        description="The point's H3 cell at the configured resolution."
+    )

@@ -1,0 +1,50 @@
+"""Validation of free-text and geometry inputs, turned into `UserError`s with stable codes."""
+
+from __future__ import annotations
+
+import re
+
+from shapely.geometry import MultiPolygon
+
+from api.errors import ErrorCode, UserError
+from geo.boundaries import geojson_to_multipolygon
+from geo.errors import GeoValidationError
+
+COMMUNE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+
+
+def clean_text(value: str, *, argument: str, max_length: int, min_length: int = 1) -> str:
+    """Trimmed text without control characters (NUL breaks PostgreSQL text, others confuse UIs)."""
+    cleaned = value.strip()
+    if any(ord(char) < 32 and char not in "\n\t" for char in cleaned):
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`{argument}` contains control characters.",
+            argument=argument,
+        )
+    if not min_length <= len(cleaned) <= max_length:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`{argument}` must be {min_length} to {max_length} characters long.",
+            argument=argument,
+        )
+    return cleaned
+
+
+def clean_commune_code(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not COMMUNE_CODE.match(value):
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            "`communeCode` must be an INSEE commune code such as 78152 or 2A004.",
+            argument="communeCode",
+        )
+    return value
+
+
+def clean_boundary(value: object, *, max_area_m2: float) -> MultiPolygon:
+    try:
+        return geojson_to_multipolygon(value, max_area_m2=max_area_m2)
+    except GeoValidationError as error:
+        raise UserError(error.code, error.message, argument="boundary") from None
