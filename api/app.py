@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api.auth import bearer_token, viewer_for_token
 from api.context import Context
 from api.limits import BodySizeLimitMiddleware
 from api.observability import Metrics, RequestLogMiddleware, RequestState
@@ -56,11 +57,14 @@ class VoisinageGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.scope.get("state", {}).get("voisinage")
+        token = bearer_token(request.headers)
         return Context(
             settings=self.settings,
             engine=self.engine,
             request_id=state.request_id if isinstance(state, RequestState) else "-",
             request_state=state if isinstance(state, RequestState) else None,
+            viewer=await viewer_for_token(self.engine, token),
+            token=token,
         )
 
 
@@ -80,9 +84,18 @@ def create_app(settings: Settings) -> Starlette:
     async def readyz(_: Request) -> Response:
         try:
             async with engine.connect() as conn:
+                # A never-migrated database has no alembic_version table: "not at head", not
+                # "unreachable" (which would send the operator looking at the network).
+                migrated = (
+                    await conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+                ).scalar_one()
                 revision = (
-                    await conn.execute(text("SELECT version_num FROM alembic_version"))
-                ).scalar_one_or_none()
+                    (
+                        await conn.execute(text("SELECT version_num FROM alembic_version"))
+                    ).scalar_one_or_none()
+                    if migrated
+                    else None
+                )
         except Exception as error:  # readiness reports, it does not raise
             log.warning("readiness check failed: %s", type(error).__name__)
             return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, 503)

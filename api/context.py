@@ -24,13 +24,23 @@ V = TypeVar("V")
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is asking. Anonymous until the accounts layer authenticates a token."""
+    """Who is asking: anonymous, or the account behind a valid bearer token."""
 
+    account_id: int | None = None
     household_id: int | None = None
+    neighbourhood_id: int | None = None
+    is_admin: bool = False
+    ambassador_of: frozenset[int] = frozenset()
 
     @property
     def is_anonymous(self) -> bool:
-        return self.household_id is None
+        return self.account_id is None
+
+    def is_member_of(self, neighbourhood_id: int) -> bool:
+        return self.neighbourhood_id == neighbourhood_id
+
+    def can_moderate(self, neighbourhood_id: int) -> bool:
+        return self.is_admin or neighbourhood_id in self.ambassador_of
 
 
 def batch(
@@ -71,6 +81,7 @@ class Context:
     request_id: str
     viewer: Viewer = field(default_factory=Viewer)
     request_state: RequestState | None = None
+    token: str | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

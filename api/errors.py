@@ -35,6 +35,10 @@ class ErrorCode(Enum):
     INVALID_ID = "INVALID_ID"
     NOT_FOUND = "NOT_FOUND"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 - an error code, not a secret
+    ALREADY_IN_HOUSEHOLD = "ALREADY_IN_HOUSEHOLD"
     FORBIDDEN = "FORBIDDEN"
     RATE_LIMITED = "RATE_LIMITED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -117,3 +121,19 @@ class NotFoundError(MutationError):
 @strawberry.type(description="You are not allowed to do this.")
 class ForbiddenError(MutationError):
     pass
+
+
+@strawberry.type(description="Sign in first: the bearer token is missing, expired or revoked.")
+class UnauthenticatedError(MutationError):
+    pass
+
+
+def unauthenticated() -> UnauthenticatedError:
+    return UnauthenticatedError(
+        code=ErrorCode.UNAUTHENTICATED,
+        message="Sign in first: send `Authorization: Bearer <token>` from logIn or signUp.",
+    )
+
+
+def forbidden(message: str) -> ForbiddenError:
+    return ForbiddenError(code=ErrorCode.FORBIDDEN, message=message)

@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ErrorCode, MaskUnexpectedErrors, UserError
 from api.observability import Metrics, OperationMetrics
+from api.resolvers.accounts import AccountMutation, AccountQuery
 from api.resolvers.neighbourhoods import NeighbourhoodMutation, NeighbourhoodQuery
 from api.scalars import SCALAR_MAP
 from api.settings import Settings
@@ -29,7 +30,7 @@ from api.types.neighbourhood import Neighbourhood
 
 
 @strawberry.type(description="Read the neighbourhood networks and what is shared in them.")
-class Query(NeighbourhoodQuery):
+class Query(AccountQuery, NeighbourhoodQuery):
     @strawberry.field(description="Any object by its global ID (Relay). Null if it does not exist.")
     async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
         # A plain resolver rather than `relay.node()`, whose field extension can be applied to
@@ -41,7 +42,7 @@ class Query(NeighbourhoodQuery):
 
 
 @strawberry.type(description="Change data. Expected failures come back as error types.")
-class Mutation(NeighbourhoodMutation):
+class Mutation(AccountMutation, NeighbourhoodMutation):
     pass
 
 

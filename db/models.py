@@ -11,12 +11,14 @@ from datetime import datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -89,3 +91,51 @@ class Household(Base):
         BigInteger, ForeignKey("neighbourhoods.id", ondelete="RESTRICT")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Account(Base):
+    """A person who signs in. Belongs to at most one household; a household may have several."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (Index("ix_accounts_household_id", "household_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(Text)
+    household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="SET NULL")
+    )
+    is_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AccessToken(Base):
+    """An opaque bearer token, stored only as its SHA-256 digest, with expiry and revocation."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (Index("ix_access_tokens_account_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NeighbourhoodRole(Base):
+    """Roles beyond plain membership (which follows from the household): ambassadors."""
+
+    __tablename__ = "neighbourhood_roles"
+    __table_args__ = (CheckConstraint("role IN ('AMBASSADOR')", name="role"),)
+
+    account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    neighbourhood_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("neighbourhoods.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), server_default=text("'AMBASSADOR'"))

@@ -62,9 +62,7 @@ def read_communes(codes: Collection[str], *, path: Path = COMMUNES_78) -> dict[s
             code=properties["code"],
             name=properties["nom"],
             population=int(properties["population"]),
-            boundary=geojson_to_multipolygon(
-                feature["geometry"], max_area_m2=MAX_COMMUNE_AREA_M2
-            ),
+            boundary=geojson_to_multipolygon(feature["geometry"], max_area_m2=MAX_COMMUNE_AREA_M2),
         )
     missing = wanted - communes.keys()
     if missing:

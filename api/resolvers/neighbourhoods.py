@@ -8,7 +8,16 @@ import strawberry
 from strawberry import relay
 
 from api.context import Context
-from api.errors import ErrorCode, NotFoundError, UserError, ValidationError
+from api.errors import (
+    ErrorCode,
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    UserError,
+    ValidationError,
+    forbidden,
+    unauthenticated,
+)
 from api.inputs import LocationInput
 from api.pagination import PageInfo, decode_distance_cursor, encode_cursor, page_size
 from api.scalars import GeoJSON, H3Cell
@@ -21,6 +30,7 @@ from api.types.neighbourhood import (
     NeighbourhoodLookup,
 )
 from api.validation import clean_boundary, clean_commune_code, clean_text
+from db.queries import accounts as account_queries
 from db.queries import households as household_queries
 from db.queries import neighbourhoods as neighbourhood_queries
 from db.rows import NeighbourhoodRow, Reassignment
@@ -51,7 +61,7 @@ class RegisterHouseholdSuccess:
 
 
 RegisterHouseholdResult = Annotated[
-    RegisterHouseholdSuccess | ValidationError,
+    RegisterHouseholdSuccess | ValidationError | UnauthenticatedError,
     strawberry.union("RegisterHouseholdResult"),
 ]
 
@@ -83,10 +93,11 @@ class NeighbourhoodChanged:
 
 
 CreateNeighbourhoodResult = Annotated[
-    NeighbourhoodChanged | ValidationError, strawberry.union("CreateNeighbourhoodResult")
+    NeighbourhoodChanged | ValidationError | UnauthenticatedError,
+    strawberry.union("CreateNeighbourhoodResult"),
 ]
 UpdateNeighbourhoodBoundaryResult = Annotated[
-    NeighbourhoodChanged | ValidationError | NotFoundError,
+    NeighbourhoodChanged | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
     strawberry.union("UpdateNeighbourhoodBoundaryResult"),
 ]
 
@@ -156,10 +167,22 @@ class NeighbourhoodQuery:
 
 @strawberry.type
 class NeighbourhoodMutation:
-    @strawberry.mutation(description="Register a household; it joins its neighbourhood at once.")
+    @strawberry.mutation(
+        description="Register your household (signed in, not yet in one); it joins its "
+        "neighbourhood at once and your account becomes its member."
+    )
     async def register_household(
         self, info: Info, input: RegisterHouseholdInput
     ) -> RegisterHouseholdResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        if viewer.household_id is not None:
+            return ValidationError(
+                code=ErrorCode.ALREADY_IN_HOUSEHOLD,
+                message="Your account already belongs to a household.",
+                field=None,
+            )
         try:
             name = clean_text(input.name, argument="name", max_length=80)
             home = input.location.to_lnglat()
@@ -169,6 +192,7 @@ class NeighbourhoodMutation:
             row = await household_queries.register_household(
                 conn, name=name, home=home, resolution=info.context.settings.h3_resolution
             )
+            await account_queries.attach_household(conn, viewer.account_id, row.id)
             neighbourhood = (
                 await neighbourhood_queries.neighbourhoods_by_id(conn, [row.neighbourhood_id])
             )[row.neighbourhood_id]
@@ -177,11 +201,17 @@ class NeighbourhoodMutation:
             neighbourhood=Neighbourhood.from_row(neighbourhood),
         )
 
-    @strawberry.mutation(description="Draw a neighbourhood; households inside move in.")
+    @strawberry.mutation(
+        description="Draw a neighbourhood network (signed in); households inside move in and "
+        "you become its ambassador."
+    )
     async def create_neighbourhood(
         self, info: Info, input: CreateNeighbourhoodInput
     ) -> CreateNeighbourhoodResult:
         settings = info.context.settings
+        account_id = info.context.viewer.account_id
+        if account_id is None:
+            return unauthenticated()
         try:
             name = clean_text(input.name, argument="name", max_length=120)
             commune_code = clean_commune_code(input.commune_code)
@@ -194,18 +224,27 @@ class NeighbourhoodMutation:
             row, moves = await neighbourhood_queries.create_polygon_neighbourhood(
                 conn, name=name, boundary=boundary, commune_code=commune_code
             )
+            await account_queries.grant_ambassador(conn, account_id, row.id)
         return NeighbourhoodChanged.build(row, moves)
 
-    @strawberry.mutation(description="Change a drawn boundary; households are reassigned.")
+    @strawberry.mutation(
+        description="Change a drawn boundary (its ambassadors or an admin); households are "
+        "reassigned in the same transaction."
+    )
     async def update_neighbourhood_boundary(
         self, info: Info, id: relay.GlobalID, boundary: GeoJSON
     ) -> UpdateNeighbourhoodBoundaryResult:
         settings = info.context.settings
+        viewer = info.context.viewer
+        if viewer.is_anonymous:
+            return unauthenticated()
         try:
             neighbourhood_id = decode_neighbourhood_id(id)
             shape = clean_boundary(boundary, max_area_m2=settings.max_neighbourhood_area_m2)
         except UserError as error:
             return validation_error(error)
+        if not viewer.can_moderate(neighbourhood_id):
+            return forbidden("Only this neighbourhood's ambassadors may change its boundary.")
         async with info.context.engine.begin() as conn:
             changed = await neighbourhood_queries.update_neighbourhood_boundary(
                 conn, neighbourhood_id, shape

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from api.context import Context
+from api.context import Context, Viewer
 from api.inputs import Location
 from api.types.neighbourhood import Neighbourhood
 from db.rows import HouseholdRow
@@ -58,4 +58,16 @@ class Household(relay.Node):
         rows = await info.context.loaders.household_by_id.load_many(
             [int(node_id) for node_id in node_ids]
         )
-        return [cls.from_row(row) if row else None for row in rows]
+        viewer = info.context.viewer
+        return [
+            cls.from_row(row) if row and can_see_household(viewer, row) else None for row in rows
+        ]
+
+
+def can_see_household(viewer: Viewer, row: HouseholdRow) -> bool:
+    """Households are visible to themselves, their neighbours and admins, to nobody else."""
+    return (
+        viewer.is_admin
+        or viewer.household_id == row.id
+        or viewer.is_member_of(row.neighbourhood_id)
+    )

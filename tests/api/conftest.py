@@ -3,22 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import base64
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.settings import Settings
 
 
+SIGN_UP = """
+mutation SignUp($email: String!, $name: String!) {
+  signUp(input: {email: $email, password: "correct horse battery", displayName: $name}) {
+    ... on AuthSuccess { token }
+  }
+}
+"""
+
+
 class GraphQLClient:
     """POSTs GraphQL to the app; `execute` returns the whole JSON body."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
         self.http = http
-        self.headers: dict[str, str] = {}
+        self.headers: dict[str, str] = {"authorization": f"Bearer {token}"} if token else {}
+
+    def signed_in(self, token: str) -> GraphQLClient:
+        """Another client on the same app, sending `token` as its bearer token."""
+        return GraphQLClient(self.http, token)
+
+    async def sign_up(self, email: str | None = None, name: str = "Voisin") -> GraphQLClient:
+        """A new account, and a client signed in as it."""
+        email = email or f"{uuid.uuid4().hex[:12]}@example.org"
+        data = await self.data(SIGN_UP, {"email": email, "name": name})
+        return self.signed_in(data["signUp"]["token"])
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         response = await self.http.post(
@@ -45,3 +67,13 @@ async def http(settings: Settings, clean_db: AsyncEngine) -> AsyncIterator[httpx
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+async def promote_to_admin(engine: AsyncEngine, client: GraphQLClient) -> None:
+    """Admins are appointed in the database, never through the API."""
+    me = (await client.data("{ me { id } }"))["me"]
+    account_id = int(base64.b64decode(me["id"]).decode().split(":")[1])
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE accounts SET is_admin = true WHERE id = :id"), {"id": account_id}
+        )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.conftest import GraphQLClient
+from tests.api.conftest import GraphQLClient, promote_to_admin
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -67,7 +67,9 @@ def square(lng: float, lat: float, half: float) -> dict[str, Any]:
 
 
 async def register(gql: GraphQLClient, name: str, lng: float, lat: float) -> dict[str, Any]:
-    data = await gql.data(REGISTER, {"name": name, "lng": lng, "lat": lat})
+    """Registers as a newly signed-up account (one household per account)."""
+    member = await gql.sign_up()
+    data = await member.data(REGISTER, {"name": name, "lng": lng, "lat": lat})
     result: dict[str, Any] = data["registerHousehold"]
     return result
 
@@ -75,7 +77,9 @@ async def register(gql: GraphQLClient, name: str, lng: float, lat: float) -> dic
 async def create(
     gql: GraphQLClient, name: str, boundary: dict[str, Any], code: str | None = None
 ) -> dict[str, Any]:
-    data = await gql.data(CREATE, {"name": name, "boundary": boundary, "code": code})
+    """Creates as `gql`, signing up first when `gql` is anonymous (the creator is ambassador)."""
+    creator = gql if gql.headers else await gql.sign_up()
+    data = await creator.data(CREATE, {"name": name, "boundary": boundary, "code": code})
     result: dict[str, Any] = data["createNeighbourhood"]
     return result
 
@@ -158,10 +162,11 @@ async def test_creating_a_polygon_moves_households_in_and_leaves_the_cell_empty(
 async def test_shrinking_a_boundary_moves_households_out_to_their_cells(
     gql: GraphQLClient,
 ) -> None:
-    created = await create(gql, "Chavenay", square(1.99, 48.85, 0.02))
+    ambassador = await gql.sign_up()
+    created = await create(ambassador, "Chavenay", square(1.99, 48.85, 0.02))
     await register(gql, "Centre", **CHAVENAY)
     await register(gql, "Lisière", 2.005, 48.85)
-    data = await gql.data(
+    data = await ambassador.data(
         UPDATE, {"id": created["neighbourhood"]["id"], "boundary": square(1.99, 48.85, 0.01)}
     )
     result = data["updateNeighbourhoodBoundary"]
@@ -177,9 +182,13 @@ async def test_shrinking_a_boundary_moves_households_out_to_their_cells(
     assert at["neighbourhoodAt"] == {"kind": "H3_CELL", "neighbourhood": {"kind": "H3_CELL"}}
 
 
-async def test_updating_an_unknown_neighbourhood_is_not_found(gql: GraphQLClient) -> None:
+async def test_updating_an_unknown_neighbourhood_is_not_found(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
     unknown = base64.b64encode(b"Neighbourhood:999999").decode()
-    data = await gql.data(UPDATE, {"id": unknown, "boundary": square(1.99, 48.85, 0.01)})
+    admin = await gql.sign_up()
+    await promote_to_admin(clean_db, admin)
+    data = await admin.data(UPDATE, {"id": unknown, "boundary": square(1.99, 48.85, 0.01)})
     assert data["updateNeighbourhoodBoundary"]["code"] == "NOT_FOUND"
 
 

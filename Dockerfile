@@ -1,0 +1,20 @@
+# The API image. The database runs in its own container (see docker-compose.yml).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY db ./db
+COPY geo ./geo
+COPY seeds ./seeds
+COPY bench ./bench
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 voisinage
+USER voisinage
+
+ENV HOST=0.0.0.0 PORT=8000
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status != 200)"
+CMD ["python", "-m", "api", "serve"]
