@@ -1,8 +1,7 @@
-"""Authentication: Argon2 password hashes and opaque bearer tokens.
+"""Authentication: opaque bearer tokens (passwords are hashed in `db.passwords`).
 
 Tokens are random 256-bit strings given to the client once; the database keeps only their
-SHA-256 digest. A failed sign-in costs the same whether or not the e-mail exists, so the timing
-does not reveal who has an account.
+SHA-256 digest.
 """
 
 from __future__ import annotations
@@ -10,31 +9,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.context import Viewer
 from db.queries import accounts
-
-HASHER = PasswordHasher()
-# A real hash of a random password, verified when the e-mail is unknown (constant-time answer).
-_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
-
-
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(password_hash: str) -> bool:
-    return HASHER.check_needs_rehash(password_hash)
 
 
 def new_token() -> str:

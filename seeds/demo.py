@@ -30,6 +30,7 @@ from db.models import Base, Household, Neighbourhood
 from db.queries.households import register_household
 from db.queries.neighbourhoods import create_polygon_neighbourhood, lock_boundaries
 from geo.coords import LngLat
+from seeds.demo_accounts import create_demo_accounts
 from seeds.geography import random_points_in, read_communes
 from seeds.names import household_names
 
@@ -156,6 +157,7 @@ Stage = Callable[[AsyncConnection], Awaitable[None]]
 STAGES: tuple[Stage, ...] = (
     create_commune_neighbourhoods,
     register_demo_households,
+    create_demo_accounts,
 )
 """Run in order in one transaction; each inserts only what is missing."""
 

@@ -23,12 +23,14 @@ import httpx
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from api.settings import PROJECT_ROOT
 from db.migrate import head_revision
 
 STARTUP_TIMEOUT_S = 60.0
 SHUTDOWN_TIMEOUT_S = 10.0
+GRAPHQL_TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 SETTINGS_VARIABLES = ("DATABASE_URL", "HOST", "PORT", "WORKERS", "SEED_DEMO", "VOISINAGE_DATA_DIR")
 
 
@@ -120,7 +122,7 @@ def test_ready_when_the_database_is_migrated(server: Server) -> None:
 
 
 async def test_websocket_runs_a_single_result_operation(server: Server) -> None:
-    async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with connect(server.ws_url, subprotocols=[GRAPHQL_TRANSPORT_WS]) as ws:
         assert ws.subprotocol == "graphql-transport-ws"
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert (await receive_json(ws))["type"] == "connection_ack"
@@ -139,7 +141,7 @@ async def test_websocket_runs_a_single_result_operation(server: Server) -> None:
 
 async def test_websocket_without_connection_init_is_closed_with_4408(server: Server) -> None:
     started = time.monotonic()
-    async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with connect(server.ws_url, subprotocols=[GRAPHQL_TRANSPORT_WS]) as ws:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), timeout=15)
 

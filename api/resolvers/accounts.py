@@ -8,11 +8,12 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth import hash_password, needs_rehash, new_token, verify_password
+from api.auth import new_token
 from api.context import Context
 from api.errors import ErrorCode, UnauthenticatedError, UserError, ValidationError, unauthenticated
 from api.types.account import Account, AuthSuccess
 from api.validation import clean_text
+from db.passwords import hash_password, needs_rehash, verify_password
 from db.queries import accounts
 
 Info = strawberry.Info[Context, None]

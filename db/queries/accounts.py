@@ -163,3 +163,8 @@ async def account_by_id(conn: AsyncConnection, account_id: int) -> AccountRow | 
         await conn.execute(select(*ACCOUNT_COLUMNS).where(Account.id == account_id))
     ).one_or_none()
     return AccountRow(**row._mapping) if row else None
+
+
+async def make_admin(conn: AsyncConnection, account_id: int) -> None:
+    """Admins are appointed in the database (CLI or seed), never through the public API."""
+    await conn.execute(update(Account).where(Account.id == account_id).values(is_admin=True))

@@ -16,12 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import api.resolvers.neighbourhoods
 from api.app import create_app
 from api.errors import INTERNAL_MESSAGE
 from api.runtime import libpq_url
 from api.settings import Settings
 from db.migrate import head_revision
+from db.queries import neighbourhoods as neighbourhood_queries
 from tests.api.conftest import GraphQLClient
 
 NEIGHBOURHOODS_NEAR_CHAVENAY = """
@@ -121,7 +121,7 @@ async def test_metrics_count_named_operations_and_show_the_pool(
     lines = response.text.splitlines()
     assert 'voisinage_graphql_operations_total{operation="Ping",outcome="ok"} 1.0' in lines
     assert any(line.startswith('voisinage_db_pool_connections{state="size"}') for line in lines)
-    assert any(line.startswith('voisinage_db_pool_connections{state="in_use"} 0.0') for line in lines)
+    assert 'voisinage_db_pool_connections{state="in_use"} 0.0' in lines
 
 
 async def test_get_with_a_query_string_executes_the_query(http: httpx.AsyncClient) -> None:
@@ -226,9 +226,8 @@ async def test_unexpected_resolver_errors_are_masked(
     async def explode(*_: Any, **__: Any) -> Any:
         raise RuntimeError("SELECT secret FROM x at /work/main/db/file.py")
 
-    monkeypatch.setattr(
-        api.resolvers.neighbourhoods.neighbourhood_queries, "nearest_neighbourhoods", explode
-    )
+    # The resolver calls `neighbourhood_queries.nearest_neighbourhoods` through this module object.
+    monkeypatch.setattr(neighbourhood_queries, "nearest_neighbourhoods", explode)
 
     response = await http.post("/graphql", json={"query": NEIGHBOURHOODS_NEAR_CHAVENAY})
 

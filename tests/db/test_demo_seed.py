@@ -149,7 +149,12 @@ async def test_loading_twice_changes_nothing(clean_db: AsyncEngine, database_url
     before = await snapshot(clean_db)
     second = await load_demo(database_url)
     assert second == {**first, "inserted": 0}
-    assert first["inserted"] == first["neighbourhoods"] + first["households"]
+    assert first["inserted"] == (
+        first["neighbourhoods"]
+        + first["households"]
+        + first["accounts"]
+        + first["neighbourhood_roles"]
+    )
     assert await snapshot(clean_db) == before
 
 
@@ -168,3 +173,25 @@ async def test_reset_starts_over_with_the_same_rows(
         return [(t, nid, key if t == "n" else key.rsplit("|", 1)[0]) for t, nid, key in rows]
 
     assert without_public_location(after) == without_public_location(before)
+
+
+async def test_demo_accounts_have_their_household_and_roles(
+    clean_db: AsyncEngine, database_url: str
+) -> None:
+    await load_demo(database_url)
+    async with clean_db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT a.email, a.is_admin, n.commune_code, "
+                    "(SELECT count(*) FROM neighbourhood_roles r WHERE r.account_id = a.id) "
+                    "FROM accounts a LEFT JOIN households h ON h.id = a.household_id "
+                    "LEFT JOIN neighbourhoods n ON n.id = h.neighbourhood_id ORDER BY a.email"
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("admin@demo.voisinage.fr", True, None, 0),
+        ("ambassadrice@demo.voisinage.fr", False, CHAVENAY, 1),
+        ("membre@demo.voisinage.fr", False, CHAVENAY, 0),
+    ]
