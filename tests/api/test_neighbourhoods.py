@@ -204,3 +204,34 @@ async def test_two_concurrent_registrations_in_an_empty_cell_create_it_once(
             await conn.execute(text("SELECT count(*) FROM neighbourhoods WHERE kind = 'H3_CELL'"))
         ).scalar_one()
     assert count == 1
+
+
+PAGE = """
+query ($first: Int!, $after: String) {
+  neighbourhoods(near: {lng: 1.99, lat: 48.85}, first: $first, after: $after) {
+    edges { cursor distanceMeters node { name } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+async def test_nearest_first_pages_never_repeat_or_skip(gql: GraphQLClient) -> None:
+    creator = await gql.sign_up()
+    for index in range(5):  # 0.05° of longitude apart, east of Chavenay
+        await create(creator, f"N{index}", square(2.1 + 0.05 * index, 48.85, 0.01))
+    seen: list[str] = []
+    distances: list[int] = []
+    after = None
+    while True:
+        page = (await gql.data(PAGE, {"first": 2, "after": after}))["neighbourhoods"]
+        seen += [edge["node"]["name"] for edge in page["edges"]]
+        distances += [edge["distanceMeters"] for edge in page["edges"]]
+        if len(seen) == 2:  # a nearer network appears while the client pages
+            await create(creator, "Nouveau", square(2.05, 48.85, 0.01))
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == ["N0", "N1", "N2", "N3", "N4"]
+    assert distances == sorted(distances)
+    assert distances[0] == 7500  # ~7.3 km to the nearest edge, rounded to 500 m above 2 km
