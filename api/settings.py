@@ -62,8 +62,10 @@ class Settings:
         metadata={"env": "VOISINAGE_DATA_DIR", "doc": "where the embedded cluster keeps its files"},
     )
     host: str = field(default="127.0.0.1", metadata={"env": "HOST", "doc": "address to bind"})
-    port: int = field(default=8000, metadata={"env": "PORT", "doc": "TCP port to bind"})
-    workers: int = field(default=1, metadata={"env": "WORKERS", "doc": "uvicorn worker processes"})
+    port: int = field(default=8000, metadata={"min": 1, "env": "PORT", "doc": "TCP port to bind"})
+    workers: int = field(
+        default=1, metadata={"min": 1, "env": "WORKERS", "doc": "uvicorn worker processes"}
+    )
     db_pool_size: int = field(
         default=8,
         metadata={
@@ -94,20 +96,22 @@ class Settings:
         default=True, metadata={"env": "GRAPHIQL", "doc": "serve GraphiQL on GET /graphql"}
     )
     max_page_size: int = field(
-        default=100, metadata={"env": "MAX_PAGE_SIZE", "doc": "largest `first` of a connection"}
+        default=100,
+        metadata={"min": 1, "env": "MAX_PAGE_SIZE", "doc": "largest `first` of a connection"},
     )
     max_query_depth: int = field(
-        default=12, metadata={"env": "MAX_QUERY_DEPTH", "doc": "deepest selection allowed"}
+        default=12,
+        metadata={"min": 1, "env": "MAX_QUERY_DEPTH", "doc": "deepest selection allowed"},
     )
     max_aliases: int = field(
         default=30, metadata={"env": "MAX_ALIASES", "doc": "most aliases in one document"}
     )
     max_tokens: int = field(
-        default=2000, metadata={"env": "MAX_TOKENS", "doc": "most tokens in one document"}
+        default=2000, metadata={"min": 1, "env": "MAX_TOKENS", "doc": "most tokens in one document"}
     )
     max_body_bytes: int = field(
         default=100_000,
-        metadata={"env": "MAX_BODY_BYTES", "doc": "largest HTTP request body accepted"},
+        metadata={"min": 1, "env": "MAX_BODY_BYTES", "doc": "largest HTTP request body accepted"},
     )
     cors_origins: tuple[str, ...] = field(
         default=("http://localhost:5173",),
@@ -134,7 +138,7 @@ class Settings:
             elif isinstance(default, bool):
                 values[spec.name] = _bool(raw, name)
             elif isinstance(default, int):
-                values[spec.name] = _int(raw, name)
+                values[spec.name] = _int(raw, name, minimum=spec.metadata.get("min", 0))
             elif isinstance(default, float):
                 values[spec.name] = _float(raw, name)
             elif isinstance(default, tuple):
