@@ -69,6 +69,7 @@ class Settings:
     db_pool_size: int = field(
         default=8,
         metadata={
+            "min": 1,
             "env": "DB_POOL_SIZE",
             "doc": "database connections per process (≤ 10 on 2 cores)",
         },
@@ -86,6 +87,20 @@ class Settings:
         metadata={
             "env": "MAX_NEIGHBOURHOOD_AREA_KM2",
             "doc": "largest boundary a neighbourhood may have",
+        },
+    )
+    proximity_floor_m: int = field(
+        default=500,
+        metadata={
+            "env": "PROXIMITY_FLOOR_METERS",
+            "doc": "smallest `maxDistanceMeters` a proximity search accepts (privacy)",
+        },
+    )
+    search_ceiling_m: int = field(
+        default=50_000,
+        metadata={
+            "env": "SEARCH_CEILING_METERS",
+            "doc": "farthest a proximity search looks, in metres",
         },
     )
     introspection: bool = field(
@@ -121,6 +136,13 @@ class Settings:
         default=True,
         metadata={"env": "SEED_DEMO", "doc": "`serve` loads the demo seed before serving"},
     )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.proximity_floor_m <= self.search_ceiling_m:
+            raise SettingsError(
+                f"PROXIMITY_FLOOR_METERS={self.proximity_floor_m} must be positive and at most "
+                f"SEARCH_CEILING_METERS={self.search_ceiling_m}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

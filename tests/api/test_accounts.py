@@ -56,7 +56,9 @@ async def test_passwords_are_stored_as_argon2_and_tokens_as_digests(
 ) -> None:
     token = await sign_up(gql, "claire@example.org")
     async with clean_db.connect() as conn:
-        password_hash = (await conn.execute(text("SELECT password_hash FROM accounts"))).scalar()
+        password_hash = (
+            await conn.execute(text("SELECT password_hash FROM accounts"))
+        ).scalar_one()
         stored = (await conn.execute(text("SELECT token_hash FROM access_tokens"))).scalar()
     assert password_hash.startswith("$argon2id$")
     assert "correct horse" not in password_hash
