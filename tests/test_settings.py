@@ -58,7 +58,7 @@ def test_unknown_variables_are_ignored() -> None:
     [
         ("PORT", "abc", "is not an integer"),
         ("WORKERS", "1.5", "is not an integer"),
-        ("DB_POOL_SIZE", "-1", "must be at least 0"),
+        ("DB_POOL_SIZE", "0", "must be at least 1"),
         ("LOG_JSON", "maybe", "is not a boolean"),
         ("MAX_NEIGHBOURHOOD_AREA_KM2", "huge", "is not a number"),
     ],
