@@ -37,7 +37,21 @@ def server_url() -> Iterator[str]:
     try:
         yield cluster.url("postgres")
     finally:
-        cluster.stop()
+        if not other_clients(cluster.url("postgres")):
+            cluster.stop()
+
+
+def other_clients(server_url: str) -> int:
+    """Connections of other processes (a `make run`, a parallel test run) still on the cluster.
+
+    The run that started the cluster leaves it up for them rather than cutting them off.
+    """
+    with psycopg.connect(libpq_url(server_url)) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 @pytest.fixture(scope="session")
