@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -21,26 +22,38 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import bearer_token, viewer_for_token
 from api.context import Context
+from api.deadline import DisconnectMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.observability import Metrics, RequestLogMiddleware, RequestState
+from api.pubsub import Broadcaster
+from api.runtime import libpq_url
 from api.schema import build_schema
 from api.settings import Settings
+from api.transport import GraphQLOverHTTP
 from db.engine import create_engine
 from db.migrate import head_revision
 
 log = logging.getLogger("voisinage.app")
 
 
-class VoisinageGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our per-request context."""
+class VoisinageGraphQL(GraphQLOverHTTP):
+    """Strawberry's ASGI view (held to GraphQL over HTTP) with our per-request context."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        metrics: Metrics,
+        broadcaster: Broadcaster | None = None,
+    ) -> None:
         super().__init__(
             build_schema(settings, metrics),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -49,11 +62,54 @@ class VoisinageGraphQL(GraphQL[Context, None]):
             keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
-            max_subscriptions_per_connection=20,
+            max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
             allowed_origins=settings.cors_origins,
         )
         self.settings = settings
         self.engine = engine
+        self.broadcaster = broadcaster
+        self.connections_by_account: Counter[int] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Counts each account's WebSocket connections, released when the socket closes."""
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        holder: dict[str, int] = {}
+        scope.setdefault("state", {})["voisinage_ws"] = holder
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            account_id = holder.get("account_id")
+            if account_id is not None:
+                self.connections_by_account[account_id] -= 1
+                if self.connections_by_account[account_id] <= 0:
+                    del self.connections_by_account[account_id]
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticates a WebSocket from its `connection_init` payload and applies the
+        per-account connection limit (4403 Forbidden when exceeded)."""
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        token = bearer_token({"authorization": raw}) if isinstance(raw, str) else None
+        context.viewer = await viewer_for_token(self.engine, token)
+        context.token = token
+        account_id = context.viewer.account_id
+        if account_id is not None:
+            if (
+                self.connections_by_account[account_id]
+                >= self.settings.ws_max_connections_per_viewer
+            ):
+                raise ConnectionRejectionError({"reason": "too many connections for this account"})
+            self.connections_by_account[account_id] += 1
+            holder = (
+                context.request_scope.get("state", {}).get("voisinage_ws")
+                if context.request_scope
+                else None
+            )
+            if isinstance(holder, dict):
+                holder["account_id"] = account_id
+        return UNSET  # type: ignore[no-any-return]
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.scope.get("state", {}).get("voisinage")
@@ -65,7 +121,16 @@ class VoisinageGraphQL(GraphQL[Context, None]):
             request_state=state if isinstance(state, RequestState) else None,
             viewer=await viewer_for_token(self.engine, token),
             token=token,
+            broadcaster=self.broadcaster,
+            request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,
+            websocket=request if isinstance(request, WebSocket) else None,
         )
+
+
+def dict_scope(websocket: WebSocket) -> dict[str, Any]:
+    scope = websocket.scope
+    assert isinstance(scope, dict)
+    return scope
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -75,7 +140,10 @@ def create_app(settings: Settings) -> Starlette:
         )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     metrics = Metrics.create(engine)
-    graphql = VoisinageGraphQL(settings, engine, metrics)
+    broadcaster = Broadcaster(
+        libpq_url(settings.database_url), queue_size=settings.subscription_queue_size
+    )
+    graphql = VoisinageGraphQL(settings, engine, metrics, broadcaster)
     expected_revision = head_revision()
 
     async def healthz(_: Request) -> Response:
@@ -116,9 +184,11 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await broadcaster.start()
         try:
             yield
         finally:
+            await broadcaster.stop()
             await engine.dispose()
 
     app = Starlette(
@@ -139,9 +209,11 @@ def create_app(settings: Settings) -> Starlette:
                 max_age=600,
             ),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(DisconnectMiddleware),  # inside the size limit: it reads the body
         ],
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.broadcaster = broadcaster
     app.state.settings = settings
     return app

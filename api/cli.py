@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -84,6 +85,7 @@ def serve(
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=5,
+            ws_max_size=settings.max_ws_message_bytes,
         )
 
 
@@ -102,18 +104,44 @@ def migrate(
         err.print(f"database at revision {current_revision(resolved.database_url)}")
 
 
+class SeedProfile(StrEnum):
+    demo = "demo"
+    france = "france"
+
+
 @app.command()
 @clear_errors
 def seed(
     reset: Annotated[bool, typer.Option(help="Empty the tables first and start over")] = False,
+    profile: Annotated[
+        SeedProfile,
+        typer.Option(help="demo: Yvelines, idempotent; france: replaces everything, by COPY"),
+    ] = SeedProfile.demo,
+    households: Annotated[
+        int, typer.Option(min=0, help="France profile: number of households")
+    ] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="France profile: random seed")] = 1,
 ) -> None:
-    """Load the demo seed (idempotent: loading it twice changes nothing)."""
+    """Load the demo seed (idempotent: loading it twice changes nothing), or the France profile."""
     from db.migrate import upgrade
     from seeds.demo import load_demo
 
-    with database(load_settings()) as resolved:
+    settings = load_settings()
+    with database(settings) as resolved:
         assert resolved.database_url
         upgrade(resolved.database_url)
+        if profile is SeedProfile.france:
+            from seeds.france import load_france
+
+            asyncio.run(
+                load_france(
+                    resolved.database_url,
+                    households=households,
+                    seed=seed,
+                    resolution=settings.h3_resolution,
+                )
+            )
+            return
         summary = asyncio.run(load_demo(resolved.database_url, reset=reset))
         err.print(f"demo seed: {summary}", highlight=False)
 

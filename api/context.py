@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.dataloader import DataLoader
 
 from api.observability import RequestState
+from api.pubsub import Broadcaster
 from api.settings import Settings
-from db.queries import households, neighbourhoods
-from db.rows import HouseholdRow, NeighbourhoodRow
+from db.queries import carpools, gardens, households, items, loans, neighbourhoods, posts, skills
+from db.queries.carpools import CarpoolRow
+from db.queries.gardens import GardenRow
+from db.queries.items import ItemRow, LenderRow
+from db.queries.loans import LoanRow
+from db.queries.skills import SkillRow
+from db.rows import CommentRow, HouseholdRow, NeighbourhoodRow, PostAuthorRow, PostRow
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -42,6 +49,10 @@ class Viewer:
     def can_moderate(self, neighbourhood_id: int) -> bool:
         return self.is_admin or neighbourhood_id in self.ambassador_of
 
+    def can_read(self, neighbourhood_id: int) -> bool:
+        """Members' content of a neighbourhood (posts, members, live feed): its members, admins."""
+        return self.is_admin or self.is_member_of(neighbourhood_id)
+
 
 def batch(
     engine: AsyncEngine,
@@ -63,6 +74,19 @@ class Loaders:
     boundary_by_neighbourhood_id: DataLoader[int, str | None]
     member_count_by_neighbourhood_id: DataLoader[int, int | None]
     household_by_id: DataLoader[int, HouseholdRow | None]
+    item_by_id: DataLoader[int, ItemRow | None]
+    lender_by_household_id: DataLoader[int, LenderRow | None]
+    post_by_id: DataLoader[int, PostRow | None]
+    comment_by_id: DataLoader[int, CommentRow | None]
+    post_author_by_household_id: DataLoader[int, PostAuthorRow | None]
+    loan_by_id: DataLoader[int, LoanRow | None]
+    skill_by_id: DataLoader[int, SkillRow | None]
+    garden_by_id: DataLoader[int, GardenRow | None]
+    waitlist_length_by_garden_id: DataLoader[int, int | None]
+    waitlist_position_by_garden_household: DataLoader[tuple[int, int], int | None]
+    carpool_by_id: DataLoader[int, CarpoolRow | None]
+    booked_dates_by_carpool_household: DataLoader[tuple[int, int], tuple[date, ...] | None]
+    seats_booked_by_carpool_date: DataLoader[tuple[int, date], int | None]
 
     @classmethod
     def create(cls, engine: AsyncEngine) -> Loaders:
@@ -71,6 +95,19 @@ class Loaders:
             boundary_by_neighbourhood_id=batch(engine, neighbourhoods.boundaries_by_id),
             member_count_by_neighbourhood_id=batch(engine, neighbourhoods.member_counts_by_id),
             household_by_id=batch(engine, households.households_by_id),
+            item_by_id=batch(engine, items.items_by_id),
+            lender_by_household_id=batch(engine, items.lenders_by_household_id),
+            post_by_id=batch(engine, posts.posts_by_id),
+            comment_by_id=batch(engine, posts.comments_by_id),
+            post_author_by_household_id=batch(engine, posts.post_authors_by_household_id),
+            loan_by_id=batch(engine, loans.loans_by_id),
+            skill_by_id=batch(engine, skills.skills_by_id),
+            garden_by_id=batch(engine, gardens.gardens_by_id),
+            waitlist_length_by_garden_id=batch(engine, gardens.waitlist_lengths_by_garden_id),
+            waitlist_position_by_garden_household=batch(engine, gardens.waitlist_positions),
+            carpool_by_id=batch(engine, carpools.carpools_by_id),
+            booked_dates_by_carpool_household=batch(engine, carpools.booked_dates_by_key),
+            seats_booked_by_carpool_date=batch(engine, carpools.seats_booked_by_key),
         )
 
 
@@ -82,6 +119,13 @@ class Context:
     viewer: Viewer = field(default_factory=Viewer)
     request_state: RequestState | None = None
     token: str | None = None
+    broadcaster: Broadcaster | None = None
+    connection_params: dict[str, object] | None = None
+    """The `connection_init` payload of a WebSocket connection (holds its bearer token)."""
+    request_scope: dict[str, Any] | None = None
+    websocket: Any = None
+    """The WebSocket of a subscription's connection, to close it (slow consumer)."""
+    """The ASGI scope of a WebSocket connection (per-connection bookkeeping)."""
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.relay import GlobalIDValueError
 
 log = logging.getLogger("voisinage.errors")
 
@@ -41,6 +42,14 @@ class ErrorCode(Enum):
     ALREADY_IN_HOUSEHOLD = "ALREADY_IN_HOUSEHOLD"
     FORBIDDEN = "FORBIDDEN"
     RATE_LIMITED = "RATE_LIMITED"
+    NOT_A_MEMBER = "NOT_A_MEMBER"
+    ALREADY_CLAIMED = "ALREADY_CLAIMED"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    ALREADY_BOOKED = "ALREADY_BOOKED"
+    OWN_ITEM = "OWN_ITEM"
+    ITEM_UNAVAILABLE = "ITEM_UNAVAILABLE"
+    INVALID_DATES = "INVALID_DATES"
+    NO_SEATS_LEFT = "NO_SEATS_LEFT"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
@@ -59,6 +68,33 @@ def is_user_error(error: GraphQLError) -> bool:
     return isinstance(error.original_error, UserError)
 
 
+def error_chain(error: GraphQLError) -> list[BaseException]:
+    """`error`'s original errors, outermost first (graphql-core wraps an input error twice)."""
+    chain: list[BaseException] = []
+    cause = error.original_error
+    while cause is not None and len(chain) < 8:
+        chain.append(cause)
+        cause = cause.original_error if isinstance(cause, GraphQLError) else None
+    return chain
+
+
+def root_cause(error: GraphQLError) -> BaseException | None:
+    """The Python exception behind `error`; None when graphql-core or Strawberry raised it on
+    purpose, with a message written for clients ("Int cannot represent ...")."""
+    chain = error_chain(error)
+    return chain[-1] if chain and not isinstance(chain[-1], GraphQLError) else None
+
+
+def input_error_message(error: GraphQLError, cause: BaseException | None) -> str:
+    """A refused input's message without the exception text graphql-core appends to it
+    ("Variable '$c' got invalid value 5; Expected type 'H3Cell'. <exception text>")."""
+    if isinstance(cause, RecursionError):
+        return "The document or its input is nested too deeply."
+    text = str(cause) if cause is not None else ""
+    message = error.message.replace(text, "") if text else error.message
+    return message.rstrip(" ;.:") + "." if message.strip(" ;.:") else "Invalid input."
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """Keep user and GraphQL validation errors (adding a code); mask and log everything else."""
 
@@ -68,11 +104,28 @@ class MaskUnexpectedErrors(MaskErrors):
 
     @staticmethod
     def _should_mask(error: GraphQLError) -> bool:
-        return error.original_error is not None and not is_user_error(error)
+        cause = root_cause(error)
+        return cause is not None and not isinstance(cause, UserError)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = getattr(self.execution_context, "context", None)
         request_id = getattr(context, "request_id", None)
+        if error.path is None:
+            # Before execution: a value the client sent broke a scalar's parser (or the parser
+            # itself). The client's fault, but the exception text is ours: drop it.
+            log.warning(
+                "input refused by a parser (request_id=%s)",
+                request_id,
+                exc_info=root_cause(error),
+            )
+            return GraphQLError(
+                message=input_error_message(error, root_cause(error)),
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                original_error=None,
+                extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+            )
         log.error(
             "unexpected error in resolver (request_id=%s, path=%s)",
             request_id,
@@ -92,11 +145,14 @@ class MaskUnexpectedErrors(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:
-            if error.original_error is None and not (error.extensions or {}).get("code"):
-                error.extensions = {
-                    **(error.extensions or {}),
-                    "code": ErrorCode.GRAPHQL_VALIDATION_FAILED.value,
-                }
+            if not (error.extensions or {}).get("code"):
+                chain = error_chain(error)
+                code = (
+                    ErrorCode.INVALID_ID  # Strawberry's "Value cannot represent a GlobalID"
+                    if any(isinstance(cause, GlobalIDValueError) for cause in chain)
+                    else ErrorCode.GRAPHQL_VALIDATION_FAILED
+                )
+                error.extensions = {**(error.extensions or {}), "code": code.value}
         return processed
 
 
@@ -137,3 +193,15 @@ def unauthenticated() -> UnauthenticatedError:
 
 def forbidden(message: str) -> ForbiddenError:
     return ForbiddenError(code=ErrorCode.FORBIDDEN, message=message)
+
+
+@strawberry.type(
+    description="Only members of the neighbourhood (households living in it) may do this; "
+    "register your household first (registerHousehold) if you have none."
+)
+class NotAMemberError(MutationError):
+    pass
+
+
+def not_a_member(message: str) -> NotAMemberError:
+    return NotAMemberError(code=ErrorCode.NOT_A_MEMBER, message=message)

@@ -59,6 +59,8 @@ class RequestState:
 
     request_id: str
     operations: list[str] = field(default_factory=list)
+    client_address: str | None = None
+    """The peer's IP address (the proxy's, unless uvicorn is told to trust forwarded headers)."""
 
 
 class PoolCollector(Collector):
@@ -138,7 +140,8 @@ class RequestLogMiddleware:
         request_id = (
             incoming if incoming.isascii() and 8 <= len(incoming) <= 64 else uuid.uuid4().hex
         )
-        state = RequestState(request_id=request_id)
+        client = scope.get("client")
+        state = RequestState(request_id=request_id, client_address=client[0] if client else None)
         scope.setdefault("state", {})["voisinage"] = state
         status = 0
         started = time.perf_counter()

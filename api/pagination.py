@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
+from datetime import datetime
 
 import strawberry
 
@@ -56,3 +58,55 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+
+def decode_time_cursor(cursor: str | None, kind: str) -> tuple[datetime, int] | None:
+    """(timestamp, id) from a time-ordered cursor of `kind` (built by `encode_cursor(kind,
+    timestamp.isoformat(), id)`), or None for the first page. Timestamps keep their microseconds
+    and offset, so the keyset comparison in SQL is exact."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        found, stamp, ident = json.loads(base64.urlsafe_b64decode(padded))
+        if found != kind or not isinstance(stamp, str) or not isinstance(ident, int):
+            raise ValueError(found)
+        moment = datetime.fromisoformat(stamp)
+        if moment.tzinfo is None or isinstance(ident, bool):
+            raise ValueError(stamp)
+        return moment, ident
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise UserError(
+            ErrorCode.INVALID_CURSOR, "This cursor is not valid here: use an endCursor we returned."
+        ) from None
+
+
+def decode_id_cursor(cursor: str | None, kind: str) -> int | None:
+    """The id in a cursor of `kind` built by `encode_cursor(kind, id)` (None: first page).
+
+    For searches ranked by a distance: the cursor holds the id only and the caller recomputes
+    the distance, because an exact distance in a cursor anyone can decode would give away what
+    the rounded `distanceMeters` hides.
+    """
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        found, ident = json.loads(base64.urlsafe_b64decode(padded))
+        if found != kind or isinstance(ident, bool) or not isinstance(ident, int):
+            raise ValueError(found)
+        return ident
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise UserError(
+            ErrorCode.INVALID_CURSOR, "This cursor is not valid here: use an endCursor we returned."
+        ) from None
+
+
+def page_info(cursors: Sequence[str], *, has_next_page: bool, has_previous_page: bool) -> PageInfo:
+    """The `PageInfo` of a page whose edges carry `cursors`, in order (empty: no cursors)."""
+    return PageInfo(
+        has_next_page=has_next_page,
+        has_previous_page=has_previous_page,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )

@@ -6,31 +6,49 @@ from collections.abc import Callable
 from functools import partial
 
 import strawberry
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ErrorCode, MaskUnexpectedErrors, UserError
+from api.guards import ReportingParserCache, operation_guards
 from api.observability import Metrics, OperationMetrics
 from api.resolvers.accounts import AccountMutation, AccountQuery
+from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
+from api.resolvers.gardens import GardenMutation, GardenQuery
+from api.resolvers.items import ItemMutation, ItemQuery
+from api.resolvers.loans import LoanMutation, LoanQuery
 from api.resolvers.neighbourhoods import NeighbourhoodMutation, NeighbourhoodQuery
+from api.resolvers.posts import PostMutation, PostQuery
+from api.resolvers.skills import SkillMutation, SkillQuery
+from api.resolvers.subscriptions import Subscription
 from api.scalars import SCALAR_MAP
 from api.settings import Settings
+from api.types.carpool import Carpool
+from api.types.garden import Garden
 from api.types.household import Household
+from api.types.item import Item
+from api.types.loan import Loan
 from api.types.neighbourhood import Neighbourhood
+from api.types.post import Comment, Post
+from api.types.skill import Skill
 
 
 @strawberry.type(description="Read the neighbourhood networks and what is shared in them.")
-class Query(AccountQuery, NeighbourhoodQuery):
+class Query(
+    AccountQuery,
+    NeighbourhoodQuery,
+    ItemQuery,
+    PostQuery,
+    LoanQuery,
+    SkillQuery,
+    GardenQuery,
+    CarpoolQuery,
+):
     @strawberry.field(description="Any object by its global ID (Relay). Null if it does not exist.")
     async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
         # A plain resolver rather than `relay.node()`, whose field extension can be applied to
@@ -42,7 +60,16 @@ class Query(AccountQuery, NeighbourhoodQuery):
 
 
 @strawberry.type(description="Change data. Expected failures come back as error types.")
-class Mutation(AccountMutation, NeighbourhoodMutation):
+class Mutation(
+    AccountMutation,
+    NeighbourhoodMutation,
+    ItemMutation,
+    PostMutation,
+    LoanMutation,
+    SkillMutation,
+    GardenMutation,
+    CarpoolMutation,
+):
     pass
 
 
@@ -52,19 +79,17 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
     extensions: list[Callable[[], SchemaExtension]] = [
         MaskUnexpectedErrors,
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(ParserCache, maxsize=512),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(ReportingParserCache, maxsize=512),
         partial(ValidationCache, maxsize=512),
+        *operation_guards(settings),  # depth, aliases, cost, rate, deadline: after the caches
     ]
-    if not settings.introspection:
-        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     if metrics is not None:
         extensions.append(partial(OperationMetrics, metrics))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Household, Neighbourhood],
+        subscription=Subscription,
+        types=[Household, Item, Neighbourhood, Post, Comment, Loan, Skill, Garden, Carpool],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

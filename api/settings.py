@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production")
 
 
 class SettingsError(ValueError):
@@ -128,9 +129,84 @@ class Settings:
         default=100_000,
         metadata={"min": 1, "env": "MAX_BODY_BYTES", "doc": "largest HTTP request body accepted"},
     )
+    max_ws_message_bytes: int = field(
+        default=100_000,
+        metadata={
+            "min": 1,
+            "env": "MAX_WS_MESSAGE_BYTES",
+            "doc": "largest WebSocket message accepted (uvicorn `ws_max_size`)",
+        },
+    )
+    max_query_cost: int = field(
+        default=5_000,
+        metadata={
+            "min": 1,
+            "env": "MAX_QUERY_COST",
+            "doc": "highest static cost of one operation (see docs/limits.md)",
+        },
+    )
+    proximity_search_cost: int = field(
+        default=50,
+        metadata={
+            "env": "PROXIMITY_SEARCH_COST",
+            "doc": "cost added by each proximity search field in an operation",
+        },
+    )
+    operation_timeout_s: float = field(
+        default=10.0,
+        metadata={
+            "env": "OPERATION_TIMEOUT_SECONDS",
+            "doc": "deadline of one query or mutation; after it the work stops (TIMEOUT)",
+        },
+    )
+    rate_limit_per_minute: int = field(
+        default=600,
+        metadata={
+            "env": "RATE_LIMIT_PER_MINUTE",
+            "doc": "operations per client address, and per account, per minute (0 = off)",
+        },
+    )
+    proximity_rate_limit_per_minute: int = field(
+        default=120,
+        metadata={
+            "env": "PROXIMITY_RATE_LIMIT_PER_MINUTE",
+            "doc": "proximity searches per client address, and per account, per minute (0 = off)",
+        },
+    )
+    environment: str = field(
+        default="development",
+        metadata={
+            "env": "VOISINAGE_ENV",
+            "doc": "development or production (production: introspection for admins only)",
+        },
+    )
     cors_origins: tuple[str, ...] = field(
         default=("http://localhost:5173",),
         metadata={"env": "CORS_ORIGINS", "doc": "comma-separated origins of the web client"},
+    )
+    ws_max_connections_per_viewer: int = field(
+        default=5,
+        metadata={
+            "min": 1,
+            "env": "WS_MAX_CONNECTIONS_PER_VIEWER",
+            "doc": "WebSocket connections one account may hold per server process",
+        },
+    )
+    ws_max_subscriptions_per_connection: int = field(
+        default=20,
+        metadata={
+            "min": 1,
+            "env": "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+            "doc": "subscriptions one WebSocket connection may run at once",
+        },
+    )
+    subscription_queue_size: int = field(
+        default=256,
+        metadata={
+            "min": 1,
+            "env": "SUBSCRIPTION_QUEUE_SIZE",
+            "doc": "events buffered per subscription before a slow consumer is cut off (4008)",
+        },
     )
     seed_demo: bool = field(
         default=True,
@@ -143,6 +219,19 @@ class Settings:
                 f"PROXIMITY_FLOOR_METERS={self.proximity_floor_m} must be positive and at most "
                 f"SEARCH_CEILING_METERS={self.search_ceiling_m}"
             )
+        if self.environment not in ENVIRONMENTS:
+            raise SettingsError(
+                f"VOISINAGE_ENV={self.environment!r} must be one of {', '.join(ENVIRONMENTS)}"
+            )
+        if not 0 < self.operation_timeout_s <= 3600:
+            raise SettingsError(
+                f"OPERATION_TIMEOUT_SECONDS={self.operation_timeout_s} must be above 0 and at "
+                "most 3600"
+            )
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

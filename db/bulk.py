@@ -11,23 +11,28 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import shapely
 from rich.progress import Progress
-from sqlalchemy import text
+from sqlalchemy import TableClause, column, insert, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import create_engine
-from db.queries.neighbourhoods import (
-    ensure_cell_neighbourhoods,
-    lock_boundaries,
-)
+from db.models import Household
+from db.queries.neighbourhoods import CELL_NAME_PREFIX, lock_boundaries
 from geo.boundaries import geojson_to_multipolygon, multipolygon_to_geojson
+from geo.cells import cell_to_multipolygon
 from geo.errors import GeoValidationError
 
 SUBDIVIDE_VERTICES = 64
+ASSIGNMENT_SETTINGS = {
+    "work_mem": "256MB",  # sort a million (home, polygon) matches in memory, not on disk
+    "jit": "off",  # the planner's cost estimate is huge, so JIT would spend ~0.6 s compiling
+}
+"""Set for the caller's transaction only (`set_config(..., true)` is `SET LOCAL`)."""
 
 POLYGON_PARTS = text(
     """
@@ -37,26 +42,56 @@ POLYGON_PARTS = text(
     """
 )
 POLYGON_PARTS_INDEX = text("CREATE INDEX ON polygon_parts USING gist (geom)")
+HOMES_TABLE = text(
+    """
+    CREATE TEMP TABLE assignment_homes (
+        id bigint NOT NULL,
+        home_location geometry(Point, 4326) NOT NULL,
+        h3_cell varchar(16) NOT NULL
+    ) ON COMMIT DROP
+    """
+)
+HOMES_INDEX = text("CREATE INDEX ON assignment_homes USING gist (home_location)")
 COVERED = text(
     """
     CREATE TEMP TABLE assignment ON COMMIT DROP AS
     SELECT DISTINCT ON (h.id) h.id, p.id AS neighbourhood_id
-      FROM households h JOIN polygon_parts p ON ST_Covers(p.geom, h.home_location)
+      FROM polygon_parts p
+     CROSS JOIN LATERAL (
+           SELECT id FROM assignment_homes h WHERE ST_Covers(p.geom, h.home_location) OFFSET 0
+           ) h
      ORDER BY h.id, p.area_m2, p.created_at, p.id
     """
 )
-UNCOVERED_CELLS = text(
+UNCOVERED = text(
     """
-    SELECT DISTINCT h.h3_cell FROM households h
+    CREATE TEMP TABLE uncovered ON COMMIT DROP AS
+    SELECT h.id, h.h3_cell FROM assignment_homes h
      WHERE NOT EXISTS (SELECT 1 FROM assignment a WHERE a.id = h.id)
+    """
+)
+UNCOVERED_CELLS = text("SELECT count(DISTINCT h3_cell) FROM uncovered")
+MISSING_CELLS = text(
+    """
+    SELECT DISTINCT u.h3_cell FROM uncovered u
+     WHERE NOT EXISTS (
+           SELECT 1 FROM neighbourhoods n WHERE n.kind = 'H3_CELL' AND n.h3_cell = u.h3_cell
+           )
     """
 )
 CELL_FALLBACK = text(
     """
     INSERT INTO assignment (id, neighbourhood_id)
-    SELECT h.id, n.id FROM households h
-      JOIN neighbourhoods n ON n.kind = 'H3_CELL' AND n.h3_cell = h.h3_cell
-     WHERE NOT EXISTS (SELECT 1 FROM assignment a WHERE a.id = h.id)
+    SELECT u.id, n.id FROM uncovered u
+      JOIN neighbourhoods n ON n.kind = 'H3_CELL' AND n.h3_cell = u.h3_cell
+    """
+)
+CREATE_CELLS = text(
+    """
+    INSERT INTO neighbourhoods (name, kind, h3_cell, boundary)
+    SELECT :prefix || ' ' || c.cell, 'H3_CELL', c.cell, ST_GeomFromEWKB(c.boundary)
+      FROM unnest(CAST(:cells AS text[]), CAST(:boundaries AS bytea[])) AS c(cell, boundary)
+    ON CONFLICT (h3_cell) WHERE kind = 'H3_CELL' DO NOTHING
     """
 )
 APPLY = text(
@@ -67,31 +102,101 @@ APPLY = text(
     """
 )
 
+assignment_homes = table(
+    "assignment_homes", column("id"), column("home_location"), column("h3_cell")
+)
+HOUSEHOLD_HOMES: TableClause = Household.__table__  # type: ignore[assignment]
+
+
+async def assign_homes(
+    conn: AsyncConnection, homes: TableClause, *, step: Callable[[str], None] = lambda _: None
+) -> dict[str, int]:
+    """Fill the temp table `assignment(id, neighbourhood_id)` for every row of `homes`.
+
+    `homes` is any relation with `id`, `home_location` and `h3_cell` (the households table, or
+    a loader's staging table), so a bulk load assigns with exactly the rule of a reassignment.
+    The caller holds the exclusive boundary lock; the temp tables go at commit.
+
+    Why it is shaped this way (a million homes, ~8,000 polygon parts):
+    - The homes are copied to a narrow temp table in `ORDER BY home_location` (PostGIS sorts
+      geometries along a Hilbert curve) with its own GiST index: the homes one polygon part
+      covers then sit on a few neighbouring pages instead of one page each.
+    - Homes are found per polygon part through that index, not the other way round: probing
+      the parts' index once per home costs ~25 µs (every entry of each visited page is
+      tested), while ~8,000 probes of the homes' index, each testing its candidates against
+      one cached polygon, take a few seconds. `OFFSET 0` keeps the planner from flattening
+      the lateral subquery and picking the slow order on its own.
+    - `assignment` is analysed before it is joined, and the cell fallback starts from the
+      uncovered homes instead of an anti-join: with fresh statistics missing (neighbourhoods
+      full of cells a moment ago), an anti-join planned as a nested loop never finishes.
+    - Only cells without a neighbourhood are created, by `create_cell_neighbourhoods`.
+    """
+    for name, value in ASSIGNMENT_SETTINGS.items():
+        await conn.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+        )
+    await conn.execute(POLYGON_PARTS, {"vertices": SUBDIVIDE_VERTICES})
+    await conn.execute(POLYGON_PARTS_INDEX)
+    await conn.execute(text("ANALYZE polygon_parts"))
+    await conn.execute(HOMES_TABLE)
+    await conn.execute(
+        insert(assignment_homes).from_select(
+            ["id", "home_location", "h3_cell"],
+            select(homes.c.id, homes.c.home_location, homes.c.h3_cell).order_by(
+                homes.c.home_location
+            ),
+        )
+    )
+    await conn.execute(HOMES_INDEX)
+    await conn.execute(text("ANALYZE assignment_homes"))
+    step("polygons subdivided")
+    covered = (await conn.execute(COVERED)).rowcount
+    await conn.execute(text("ANALYZE assignment"))
+    step("homes matched to polygons")
+    await conn.execute(UNCOVERED)
+    cells = int((await conn.execute(UNCOVERED_CELLS)).scalar_one())
+    missing = sorted(str(cell) for cell in (await conn.execute(MISSING_CELLS)).scalars())
+    await create_cell_neighbourhoods(conn, missing)
+    await conn.execute(CELL_FALLBACK)
+    await conn.execute(text("ANALYZE assignment"))
+    step("cells ensured")
+    return {"in_polygons": int(covered), "cells": cells, "new_cells": len(missing)}
+
+
+async def create_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]) -> None:
+    """`ensure_cell_neighbourhoods` for tens of thousands of cells: the same rows (name, kind,
+    `cell_to_multipolygon` boundary) and the same `ON CONFLICT DO NOTHING`, in one statement.
+
+    The row-per-VALUES insert needs 5 bound values per cell, so a national import (~60,000
+    cells) would exceed the 65,535 parameters of a statement, and compiling it takes longer
+    than inserting: two arrays travel as two parameters instead.
+    """
+    if not cells:
+        return
+    boundaries = shapely.to_wkb(
+        shapely.set_srid([cell_to_multipolygon(cell) for cell in cells], 4326),
+        include_srid=True,
+    )
+    await conn.execute(
+        CREATE_CELLS,
+        {"prefix": CELL_NAME_PREFIX, "cells": list(cells), "boundaries": boundaries.tolist()},
+    )
+
 
 async def reassign_all_in(
     conn: AsyncConnection, *, step: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
     """Reassign every household inside the caller's transaction; returns counts."""
     await lock_boundaries(conn, exclusive=True)
-    await conn.execute(POLYGON_PARTS, {"vertices": SUBDIVIDE_VERTICES})
-    await conn.execute(POLYGON_PARTS_INDEX)
-    await conn.execute(text("ANALYZE polygon_parts"))
-    step("polygons subdivided")
-    await conn.execute(COVERED)
-    covered = (await conn.execute(text("SELECT count(*) FROM assignment"))).scalar_one()
-    step("homes matched to polygons")
-    cells = [row[0] for row in (await conn.execute(UNCOVERED_CELLS)).all()]
-    await ensure_cell_neighbourhoods(conn, cells)
-    await conn.execute(CELL_FALLBACK)
-    step("cells ensured")
+    counts = await assign_homes(conn, HOUSEHOLD_HOMES, step=step)
     moved = (await conn.execute(APPLY)).rowcount
     step("households updated")
     total = (await conn.execute(text("SELECT count(*) FROM households"))).scalar_one()
     return {
         "households": int(total),
-        "in_polygons": int(covered),
-        "in_cells": int(total) - int(covered),
-        "cells": len(cells),
+        "in_polygons": counts["in_polygons"],
+        "in_cells": int(total) - counts["in_polygons"],
+        "cells": counts["cells"],
         "moved": int(moved),
     }
 

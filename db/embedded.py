@@ -196,6 +196,33 @@ class EmbeddedPostgres:
         self.started_here = False
         self._port = None
 
+    def restart(self) -> None:
+        """Fast restart on the same port (tests of clients that must reconnect by themselves).
+
+        `pg_ctl restart` reuses the options of the previous start (postmaster.opts), port included.
+        """
+        if not self.started_here:
+            raise EmbeddedPostgresError("only the process that started the cluster may restart it")
+        layout = self._layout()
+        with _locked(layout.lock_file):
+            result = self._pg_ctl(
+                [
+                    "restart",
+                    "-D",
+                    str(layout.data_dir),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    str(layout.log_file),
+                ]
+            )
+            if result.returncode != 0:
+                raise EmbeddedPostgresError(f"could not restart PostgreSQL: {_last_line(result)}")
+        self._wait_until_accepting(layout)
+
     def _layout(self) -> _Layout:
         if self._layout_cache is None:
             self._layout_cache = _resolve_layout(self.data_dir)

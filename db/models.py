@@ -6,7 +6,7 @@ casts, served by expression GiST indexes declared in the migrations.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -14,17 +14,24 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    Time,
+    UniqueConstraint,
+    column,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -139,3 +146,471 @@ class NeighbourhoodRole(Base):
         BigInteger, ForeignKey("neighbourhoods.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[str] = mapped_column(String(16), server_default=text("'AMBASSADOR'"))
+
+
+ITEM_CATEGORIES = (
+    "TOOLS",
+    "GARDEN",
+    "KITCHEN",
+    "DIY",
+    "CLEANING",
+    "SPORTS",
+    "KIDS",
+    "BOOKS",
+    "GAMES",
+    "MUSIC",
+    "CAMPING",
+    "VEHICLES",
+    "BIKES",
+    "APPLIANCES",
+    "ELECTRONICS",
+    "PARTY",
+    "FURNITURE",
+    "MOVING",
+    "LADDERS",
+    "SEWING",
+    "PETS",
+    "TRAVEL",
+    "PHOTO",
+    "COMPUTING",
+    "HEALTH",
+    "BABY",
+    "COSTUMES",
+    "WINTER",
+    "BEACH",
+    "OTHER",
+)
+ITEM_CONDITIONS = ("NEW", "GOOD", "FAIR", "WORN")
+ITEM_TERMS = ("FREE", "DEPOSIT", "PRICE_PER_DAY")
+MAX_PHOTOS = 8
+SEARCH_CONFIG = "voisinage_fr"
+"""French text search without accents: `french` with `unaccent` before the stemmer (0003)."""
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """`column IN ('A', 'B')` for a CHECK over a fixed tuple of upper-case codes (no user input)."""
+    assert all(value.replace("_", "").isalnum() for value in values)
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Item(Base):
+    """Something a household lends. Its place is the lender's `public_location`, copied here.
+
+    The copy is what lets one GiST index on `items` serve `nearest_lenders`: KNN (`<->`) and
+    `ST_DWithin` on this table's own column, filtered by availability, category and text in the
+    same index scan. Going through `households` instead would walk the nearest *households* and
+    discard those lending nothing that matches, unboundedly. Triggers (migration 0003) fill the
+    copy on insert and follow the household if its public location ever changes, so no writer
+    can get it wrong. Never the exact home: only the displaced point is copied.
+    """
+
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint(one_of("category", ITEM_CATEGORIES), name="category"),
+        CheckConstraint(one_of("condition", ITEM_CONDITIONS), name="condition"),
+        CheckConstraint(one_of("terms", ITEM_TERMS), name="terms"),
+        CheckConstraint(
+            "CASE terms"
+            " WHEN 'FREE' THEN deposit_cents IS NULL AND price_per_day_cents IS NULL"
+            " WHEN 'DEPOSIT' THEN deposit_cents IS NOT NULL AND price_per_day_cents IS NULL"
+            " ELSE price_per_day_cents IS NOT NULL END",
+            name="terms_amounts",
+        ),
+        CheckConstraint("deposit_cents > 0", name="deposit_positive"),
+        CheckConstraint("price_per_day_cents > 0", name="price_positive"),
+        CheckConstraint("char_length(title) BETWEEN 1 AND 120", name="title_length"),
+        CheckConstraint("char_length(description) <= 2000", name="description_length"),
+        CheckConstraint(
+            f"cardinality(photo_urls) <= {MAX_PHOTOS}"
+            " AND array_position(photo_urls, NULL) IS NULL"
+            " AND array_to_string(photo_urls, ' ') ~ '^(https://[^[:space:]]+( |$))*$'",
+            name="photo_urls_https",
+        ),
+        Index("ix_items_household_id", "household_id"),
+        Index("ix_items_search", "search", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    category: Mapped[str] = mapped_column(String(16))
+    condition: Mapped[str] = mapped_column(String(16))
+    terms: Mapped[str] = mapped_column(String(16))
+    deposit_cents: Mapped[int | None] = mapped_column(Integer)
+    price_per_day_cents: Mapped[int | None] = mapped_column(Integer)
+    photo_urls: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    available: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    public_location: Mapped[object] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False)
+    )
+    search: Mapped[str] = mapped_column(
+        TSVECTOR,
+        Computed(
+            f"to_tsvector('{SEARCH_CONFIG}'::regconfig, title || ' ' || description)",
+            persisted=True,
+        ),
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+POST_KINDS = (
+    "OFFER",
+    "REQUEST",
+    "GIVEAWAY",
+    "EVENT",
+    "RECOMMENDATION",
+    "DISCUSSION",
+    "LOST_AND_FOUND",
+)
+
+
+class Post(Base):
+    """A post in the feed of the neighbourhood its author's household was in when writing it.
+
+    `location` is public by construction (migration 0004): the household's displaced public
+    point copied at creation, or the event's place. It is what `postsNear` measures from, and it
+    stays put when the household moves, like `neighbourhood_id`. A giveaway is claimed by the
+    first conditional UPDATE that finds `claimed_at` NULL (see `db.queries.posts`).
+    """
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", POST_KINDS), name="kind"),
+        CheckConstraint("char_length(title) BETWEEN 1 AND 120", name="title_length"),
+        CheckConstraint("char_length(body) <= 5000", name="body_length"),
+        CheckConstraint("kind <> 'GIVEAWAY' OR expires_at IS NOT NULL", name="giveaway_expires"),
+        CheckConstraint(
+            "CASE WHEN kind = 'EVENT'"
+            " THEN starts_at IS NOT NULL AND place_name IS NOT NULL"
+            " AND (ends_at IS NULL OR ends_at >= starts_at)"
+            " ELSE starts_at IS NULL AND ends_at IS NULL AND place_name IS NULL"
+            " AND place_location IS NULL END",
+            name="event_fields",
+        ),
+        CheckConstraint("kind = 'GIVEAWAY' OR claimed_at IS NULL", name="claims_giveaways"),
+        CheckConstraint("(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_reason"),
+        Index("ix_posts_feed", "neighbourhood_id", text("created_at DESC"), text("id DESC")),
+        Index("ix_posts_household_id", "household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("neighbourhoods.id", ondelete="CASCADE")
+    )
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    place_name: Mapped[str | None] = mapped_column(Text)
+    place_location: Mapped[object | None] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False)
+    )
+    location: Mapped[object] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by_household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="SET NULL")
+    )
+    claimed_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    hidden_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+
+
+class Comment(Base):
+    """A reply under a post, oldest first; readable where the post is."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        CheckConstraint("char_length(body) BETWEEN 1 AND 2000", name="body_length"),
+        Index("ix_comments_thread", "post_id", "created_at", "id"),
+        Index("ix_comments_household_id", "household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    post_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("posts.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+LOAN_STATES = ("REQUESTED", "ACCEPTED", "DECLINED", "CANCELLED", "HANDED_OVER", "RETURNED")
+BOOKED_LOAN_STATES = ("ACCEPTED", "HANDED_OVER")
+"""States in which a loan holds its item's dates: no two such loans of one item may overlap."""
+MAX_LOAN_DAYS = 60
+"""Longest loan, in calendar days counting both the first and the last."""
+MAX_SKILL_TAGS = 10
+
+
+class Loan(Base):
+    """A household borrowing another's item for calendar days `starts_on`..`ends_on` (inclusive).
+
+    The state machine lives in the UPDATEs of `db.queries.loans` (each `WHERE state = ...`); the
+    checks below keep the timestamps consistent with the state whoever writes. Double booking is
+    refused by the exclusion constraint `ex_loans_item_booked` (migration 0005), atomically.
+    """
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        CheckConstraint(one_of("state", LOAN_STATES), name="state"),
+        CheckConstraint(
+            f"ends_on >= starts_on AND ends_on - starts_on < {MAX_LOAN_DAYS}", name="dates"
+        ),
+        CheckConstraint("borrower_household_id <> lender_household_id", name="not_own_item"),
+        CheckConstraint("char_length(message) <= 1000", name="message_length"),
+        CheckConstraint(
+            "(state = 'CANCELLED') = (cancelled_by IS NOT NULL)"
+            " AND (cancelled_by IS NULL OR cancelled_by IN ('BORROWER', 'LENDER'))",
+            name="cancelled_by",
+        ),
+        CheckConstraint(
+            "(handed_over_at IS NOT NULL) = (state IN ('HANDED_OVER', 'RETURNED'))",
+            name="handed_over",
+        ),
+        CheckConstraint(
+            "(state = 'RETURNED')"
+            " = (borrower_returned_at IS NOT NULL AND lender_returned_at IS NOT NULL)"
+            " AND (state IN ('HANDED_OVER', 'RETURNED')"
+            " OR (borrower_returned_at IS NULL AND lender_returned_at IS NULL))",
+            name="returned",
+        ),
+        ExcludeConstraint(
+            (column("item_id"), "="),
+            (text("daterange(starts_on, ends_on, '[]')"), "&&"),
+            name="ex_loans_item_booked",
+            using="gist",
+            where=text(one_of("state", BOOKED_LOAN_STATES)),
+        ),
+        Index(
+            "ix_loans_borrower_household_id_created_at",
+            "borrower_household_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_loans_lender_household_id_created_at",
+            "lender_household_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("items.id", ondelete="CASCADE"))
+    borrower_household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    lender_household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), server_default=text("'REQUESTED'"))
+    message: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    cancelled_by: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handed_over_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    borrower_returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lender_returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Skill(Base):
+    """Something a household offers to do or teach ("réparation de vélos", "cours de guitare").
+
+    Tags are lower-cased, at most 10, each 1 to 40 characters without commas; the GIN index
+    serves the `tags @> ARRAY[...]` filter.
+    """
+
+    __tablename__ = "skills"
+    __table_args__ = (
+        CheckConstraint("char_length(title) BETWEEN 1 AND 120", name="title_length"),
+        CheckConstraint("char_length(description) <= 2000", name="description_length"),
+        CheckConstraint(
+            f"cardinality(tags) <= {MAX_SKILL_TAGS}"
+            " AND array_position(tags, NULL) IS NULL"
+            " AND array_to_string(tags, ',') = lower(array_to_string(tags, ','))"
+            " AND array_to_string(tags, ',') ~ '^([^,]{1,40}(,|$))*$'",
+            name="tags",
+        ),
+        Index("ix_skills_household_id", "household_id"),
+        Index("ix_skills_tags", "tags", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+GARDEN_KINDS = ("COMMUNITY", "PRIVATE")
+CARPOOL_TIMEZONE = "Europe/Paris"
+"""Weekly departure times are wall-clock times in France, DST included."""
+
+
+class Garden(Base):
+    """A community garden, or a private garden its owner shares, with plots and a waiting list.
+
+    `location` is exact (for a boundary, `ST_PointOnSurface`); `public_location` is what is
+    searched and shown: the garden's point when COMMUNITY, the owner's public (displaced)
+    location when PRIVATE, as a private garden is usually the owner's home. Triggers
+    (migration 0006) fill both, so no writer can get the privacy rule wrong.
+    """
+
+    __tablename__ = "gardens"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", GARDEN_KINDS), name="kind"),
+        CheckConstraint("char_length(name) BETWEEN 1 AND 120", name="name_length"),
+        CheckConstraint("char_length(description) <= 2000", name="description_length"),
+        CheckConstraint(
+            "boundary IS NULL OR (ST_IsValid(boundary) AND NOT ST_IsEmpty(boundary))",
+            name="valid_boundary",
+        ),
+        CheckConstraint("plots_total BETWEEN 1 AND 1000", name="plots_total"),
+        CheckConstraint("plots_free BETWEEN 0 AND plots_total", name="plots_free"),
+        Index("ix_gardens_household_id", "household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    location: Mapped[object] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    boundary: Mapped[object | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)
+    )
+    public_location: Mapped[object] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False)
+    )
+    plots_total: Mapped[int] = mapped_column(Integer)
+    plots_free: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GardenWaitlistEntry(Base):
+    """A household waiting for a plot; its position is its rank by (joined_at, id)."""
+
+    __tablename__ = "garden_waitlist"
+    __table_args__ = (
+        UniqueConstraint("garden_id", "household_id"),
+        Index("ix_garden_waitlist_garden_id_joined_at_id", "garden_id", "joined_at", "id"),
+        Index("ix_garden_waitlist_household_id", "household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    garden_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("gardens.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Carpool(Base):
+    """A trip a driver household offers: one-off (`departs_at`) or weekly (`weekdays` + time).
+
+    `origin` is a meeting place the driver chose, shown exactly only to the driver and to
+    passengers who booked. `bearing_deg` (initial bearing origin → destination, from
+    `geo.routes`) makes the same-direction test a comparison in SQL.
+    """
+
+    __tablename__ = "carpools"
+    __table_args__ = (
+        CheckConstraint("(departs_at IS NULL) <> (weekdays IS NULL)", name="one_schedule"),
+        CheckConstraint("(weekdays IS NULL) = (departure_time IS NULL)", name="weekly_has_time"),
+        CheckConstraint(
+            "cardinality(weekdays) BETWEEN 1 AND 7"
+            " AND array_position(weekdays, NULL) IS NULL"
+            " AND weekdays <@ '{1,2,3,4,5,6,7}'::smallint[]",
+            name="weekdays",
+        ),
+        CheckConstraint("bearing_deg >= 0 AND bearing_deg < 360", name="bearing"),
+        CheckConstraint("seats_total BETWEEN 1 AND 8", name="seats_total"),
+        CheckConstraint("char_length(description) <= 1000", name="description_length"),
+        Index("ix_carpools_household_id", "household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    origin: Mapped[object] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    destination: Mapped[object] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    route: Mapped[object | None] = mapped_column(
+        Geometry("LINESTRING", srid=4326, spatial_index=False)
+    )
+    bearing_deg: Mapped[float] = mapped_column(Float)
+    departs_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    weekdays: Mapped[list[int] | None] = mapped_column(ARRAY(SmallInteger))
+    departure_time: Mapped[time | None] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(Text, server_default=text(f"'{CARPOOL_TIMEZONE}'"))
+    seats_total: Mapped[int] = mapped_column(SmallInteger)
+    description: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CarpoolDeparture(Base):
+    """Seats booked on one date of a carpool; the CHECK is what makes overbooking impossible.
+
+    Kept by a trigger on `carpool_bookings` (migration 0006); `seats_total` is copied from the
+    carpool so that the CHECK stays within one row.
+    """
+
+    __tablename__ = "carpool_departures"
+    __table_args__ = (CheckConstraint("seats_booked BETWEEN 0 AND seats_total", name="seats"),)
+
+    carpool_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("carpools.id", ondelete="CASCADE"), primary_key=True
+    )
+    departs_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    seats_total: Mapped[int] = mapped_column(SmallInteger)
+    seats_booked: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+
+
+class CarpoolBooking(Base):
+    """One seat a passenger household booked on one date (local, Europe/Paris) of a carpool."""
+
+    __tablename__ = "carpool_bookings"
+    __table_args__ = (
+        UniqueConstraint("carpool_id", "departs_on", "household_id"),
+        Index("ix_carpool_bookings_household_id", "household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    carpool_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("carpools.id", ondelete="CASCADE")
+    )
+    departs_on: Mapped[date] = mapped_column(Date)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -42,3 +42,47 @@ class Reassignment:
 
     moved_in: int
     moved_out: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostRow:
+    """A post as stored, minus its `location` column: that point may be the author household's
+    public location, which the API never shows as coordinates. `place` is the event's place,
+    given by its author to be shown (EVENT only, optional). Times are timezone-aware."""
+
+    id: int
+    neighbourhood_id: int
+    household_id: int
+    account_id: int | None
+    kind: str
+    title: str
+    body: str
+    created_at: datetime
+    expires_at: datetime | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    place_name: str | None
+    place: LngLat | None
+    claimed_at: datetime | None
+    claimed_by_household_id: int | None
+    hidden_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommentRow:
+    id: int
+    post_id: int
+    household_id: int
+    account_id: int | None
+    body: str
+    created_at: datetime
+    hidden_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostAuthorRow:
+    """What anyone reading a post may know of its author: names only, never a location."""
+
+    household_id: int
+    name: str
+    neighbourhood_name: str

@@ -31,6 +31,9 @@ from db.queries.households import register_household
 from db.queries.neighbourhoods import create_polygon_neighbourhood, lock_boundaries
 from geo.coords import LngLat
 from seeds.demo_accounts import create_demo_accounts
+from seeds.demo_items import create_demo_items
+from seeds.demo_loans import create_demo_loans, create_demo_skills
+from seeds.demo_posts import create_demo_posts
 from seeds.geography import random_points_in, read_communes
 from seeds.names import household_names
 
@@ -158,6 +161,10 @@ STAGES: tuple[Stage, ...] = (
     create_commune_neighbourhoods,
     register_demo_households,
     create_demo_accounts,
+    create_demo_items,
+    create_demo_loans,
+    create_demo_skills,
+    create_demo_posts,
 )
 """Run in order in one transaction; each inserts only what is missing."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -13,6 +14,9 @@ from api.context import Context
 from api.pagination import PageInfo
 from api.scalars import GeoJSON, H3Cell
 from db.rows import NeighbourhoodRow
+
+if TYPE_CHECKING:
+    from api.types.post import PostConnection, PostKind
 
 
 @strawberry.enum(description="How a neighbourhood's extent was decided.")
@@ -56,6 +60,25 @@ class Neighbourhood(relay.Node):
     @strawberry.field(description="How many households belong to this neighbourhood now.")
     async def member_count(self, info: strawberry.Info[Context, None]) -> int:
         return await info.context.loaders.member_count_by_neighbourhood_id.load(self.id) or 0
+
+    @strawberry.field(
+        description="Posts of this neighbourhood, newest first; hidden and expired ones are left "
+        "out. Members, its ambassadors and admins only: for anyone else it is null with a "
+        "FORBIDDEN error (UNAUTHENTICATED when signed out), never an empty page."
+    )
+    async def posts(
+        self,
+        info: strawberry.Info[Context, None],
+        kinds: Annotated[
+            list[Annotated[PostKind, strawberry.lazy("api.types.post")]] | None,
+            strawberry.argument(description="Only these kinds; null or empty: every kind."),
+        ] = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Annotated[PostConnection, strawberry.lazy("api.types.post")] | None:
+        from api.types.post import posts_page  # the post types build on this module
+
+        return await posts_page(info, self.id, kinds=kinds, first=first, after=after)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -46,13 +46,13 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.CheckConstraint("kind IN ('POLYGON', 'H3_CELL')", name="ck_neighbourhoods_kind"),
+        sa.CheckConstraint("kind IN ('POLYGON', 'H3_CELL')", name=op.f("ck_neighbourhoods_kind")),
         sa.CheckConstraint(
-            "(kind = 'H3_CELL') = (h3_cell IS NOT NULL)", name="ck_neighbourhoods_cell_iff_h3"
+            "(kind = 'H3_CELL') = (h3_cell IS NOT NULL)", name=op.f("ck_neighbourhoods_cell_iff_h3")
         ),
         sa.CheckConstraint(
             "ST_IsValid(boundary) AND NOT ST_IsEmpty(boundary)",
-            name="ck_neighbourhoods_valid_boundary",
+            name=op.f("ck_neighbourhoods_valid_boundary"),
         ),
         sa.PrimaryKeyConstraint("id", name="pk_neighbourhoods"),
     )

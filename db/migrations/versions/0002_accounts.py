@@ -69,7 +69,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("neighbourhood_id", sa.BigInteger(), nullable=False),
         sa.Column("role", sa.String(16), server_default=sa.text("'AMBASSADOR'"), nullable=False),
-        sa.CheckConstraint("role IN ('AMBASSADOR')", name="ck_neighbourhood_roles_role"),
+        sa.CheckConstraint("role IN ('AMBASSADOR')", name=op.f("ck_neighbourhood_roles_role")),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],

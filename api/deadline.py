@@ -1,0 +1,97 @@
+"""No work outlives its usefulness: a deadline per operation, and cancellation on disconnect.
+
+Both cancel the asyncio task running the resolvers. Cancellation reaches the database too:
+psycopg sends PostgreSQL a cancel request for the statement in flight, and the pool gets the
+connection back rolled back, so a slow query stops holding a connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from graphql import GraphQLError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+TIMEOUT = "TIMEOUT"
+
+
+class OperationDeadline(SchemaExtension):
+    """Stops executing a query or mutation after `timeout_s` and answers TIMEOUT.
+
+    A mutation cut short is rolled back with its transaction (each mutation writes in one).
+    Subscriptions are long-lived by design and have no deadline.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                yield
+        except TimeoutError:
+            raise GraphQLError(
+                f"The operation did not finish within {self.timeout_s:g} s and was stopped; "
+                "nothing it would have written was kept. Ask for less, or retry later.",
+                extensions={"code": TIMEOUT, "timeoutSeconds": self.timeout_s},
+            ) from None
+
+
+class DisconnectMiddleware:
+    """Cancels an HTTP request's handler as soon as its client disconnects.
+
+    Neither Starlette nor Strawberry watch for `http.disconnect` while a plain (non-streaming)
+    response is being computed, so resolvers would run to the end for nobody. This reads the
+    (size-limited) body first, replays it to the app, and meanwhile listens on the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        disconnected = asyncio.Event()
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(body), "more_body": False}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def listen() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            disconnected.set()
+
+        handler = asyncio.ensure_future(self.app(scope, replay, send))
+        listener = asyncio.ensure_future(listen())
+        try:
+            await asyncio.wait({handler, listener}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            listener.cancel()
+            if not handler.done():  # the client left (or this request was cancelled)
+                handler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            with contextlib.suppress(asyncio.CancelledError):
+                await handler

@@ -1,0 +1,257 @@
+"""Carpools: offering trips, booking seats, and `carpoolMatches`. Thin: validate, call db, wrap.
+
+Matching rules live in `db.queries.carpool_matches` (SQL) and `geo.routes` (bearings), input
+checks in `api.resolvers.carpool_input`; this module authorises, pages with id-only cursors and
+wraps results.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context
+from api.errors import (
+    ErrorCode,
+    ForbiddenError,
+    MutationError,
+    NotFoundError,
+    UnauthenticatedError,
+    UserError,
+    ValidationError,
+    forbidden,
+    unauthenticated,
+)
+from api.inputs import LocationInput
+from api.pagination import decode_id_cursor, encode_cursor, page_info, page_size
+from api.resolvers.carpool_input import (
+    CreateCarpoolInput,
+    aware,
+    booking_departure,
+    check_radius,
+    check_trip_length,
+    check_window,
+    clean_trip,
+)
+from api.resolvers.neighbourhoods import validation_error
+from api.types.carpool import Carpool, CarpoolDeparture, CarpoolMatchConnection, CarpoolMatchEdge
+from db.queries import carpool_matches as match_queries
+from db.queries import carpools as carpool_queries
+from db.queries.carpool_matches import MatchRequest
+from db.queries.carpools import BookingOutcome
+from geo.distance import round_distance_m
+
+Info = strawberry.Info[Context, None]
+
+CURSOR_KIND = "c"
+
+
+@strawberry.type(description="The trip is offered.")
+class CreateCarpoolSuccess:
+    carpool: Carpool
+
+
+@strawberry.type(description="A seat is yours; the pick-up point is now shown to you.")
+class BookSeatSuccess:
+    carpool: Carpool
+    local_date: date = strawberry.field(description="The departure's date in Europe/Paris.")
+    departs_at: datetime = strawberry.field(description="When it leaves.")
+    seats_left: int = strawberry.field(description="Seats still free on it after yours.")
+
+
+@strawberry.type(description="Every seat of this departure is taken; nothing was booked.")
+class NoSeatsLeftError(MutationError):
+    pass
+
+
+CreateCarpoolResult = Annotated[
+    CreateCarpoolSuccess | ValidationError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("CreateCarpoolResult"),
+]
+BookSeatResult = Annotated[
+    BookSeatSuccess
+    | NoSeatsLeftError
+    | ValidationError
+    | NotFoundError
+    | UnauthenticatedError
+    | ForbiddenError,
+    strawberry.union("BookSeatResult"),
+]
+
+
+@strawberry.type
+class CarpoolQuery:
+    @strawberry.field(
+        description="Trips you could ride on, least added distance first. A trip matches when "
+        "its origin is within radiusMeters of `from` and its destination within radiusMeters "
+        "of `to` and it heads your way (within 45°), or when its route line passes within "
+        "radiusMeters of both with `from` before `to` along it; and it has a departure with a "
+        "free seat between departAfter and departBefore (weekly trips on their weekdays)."
+    )
+    async def carpool_matches(
+        self,
+        info: Info,
+        from_: Annotated[
+            LocationInput,
+            strawberry.argument(name="from", description="Where you want to be picked up."),
+        ],
+        to: Annotated[LocationInput, strawberry.argument(description="Where you want to go.")],
+        depart_after: Annotated[
+            datetime, strawberry.argument(description="Earliest departure, with a UTC offset.")
+        ],
+        depart_before: Annotated[
+            datetime,
+            strawberry.argument(description="Latest departure; at most 31 days after departAfter."),
+        ],
+        radius_meters: Annotated[
+            int | None,
+            strawberry.argument(
+                description="How far from your points a trip may pass, in metres: at least the "
+                "proximity floor (500 by default), at most 20,000; default 2,000."
+            ),
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="endCursor of the previous page, same arguments."),
+        ] = None,
+    ) -> CarpoolMatchConnection:
+        settings = info.context.settings
+        pickup, dropoff = from_.to_lnglat(), to.to_lnglat()
+        check_trip_length(pickup, dropoff, argument="to")
+        request = MatchRequest(
+            pickup=pickup,
+            dropoff=dropoff,
+            depart_after=aware(depart_after, "departAfter"),
+            depart_before=aware(depart_before, "departBefore"),
+            radius_m=check_radius(radius_meters, settings),
+        )
+        check_window(request.depart_after, request.depart_before)
+        limit = page_size(first, settings.max_page_size)
+        after_id = decode_id_cursor(after, CURSOR_KIND)
+        async with info.context.engine.connect() as conn:
+            anchor = None
+            if after_id is not None:
+                gap_m = await match_queries.carpool_added_distance_m(conn, request, after_id)
+                if gap_m is None:
+                    raise UserError(
+                        ErrorCode.INVALID_CURSOR,
+                        "The trip this cursor points at no longer matches: start again.",
+                    )
+                anchor = (gap_m, after_id)
+            rows = await match_queries.carpool_matches(conn, request, limit=limit + 1, after=anchor)
+        edges = [
+            CarpoolMatchEdge(
+                node=Carpool.from_row(match.carpool),
+                cursor=encode_cursor(CURSOR_KIND, match.carpool.id),
+                added_distance_meters=round_distance_m(match.added_distance_m),
+                departures=[CarpoolDeparture.from_row(row) for row in match.departures],
+            )
+            for match in rows[:limit]
+        ]
+        return CarpoolMatchConnection(
+            edges=edges,
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next_page=len(rows) > limit,
+                has_previous_page=anchor is not None,
+            ),
+            radius_meters=int(request.radius_m),
+        )
+
+
+@strawberry.type
+class CarpoolMutation:
+    @strawberry.mutation(
+        description="Offer a trip your household drives (signed in, with a household)."
+    )
+    async def create_carpool(self, info: Info, input: CreateCarpoolInput) -> CreateCarpoolResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        if viewer.household_id is None:
+            return forbidden("Register your household first (registerHousehold).")
+        try:
+            trip = clean_trip(input, now=datetime.now(UTC))
+        except UserError as error:
+            return validation_error(error)
+        async with info.context.engine.begin() as conn:
+            row = await carpool_queries.create_carpool(
+                conn,
+                viewer.household_id,
+                origin=trip.origin,
+                destination=trip.destination,
+                route=trip.route,
+                departs_at=trip.departs_at,
+                weekdays=trip.weekdays,
+                departure_time=trip.departure_time,
+                seats_total=trip.seats_total,
+                description=trip.description,
+            )
+        return CreateCarpoolSuccess(carpool=Carpool.from_row(row))
+
+    @strawberry.mutation(
+        description="Book one seat for your household on a trip's departure; `date` is the "
+        "local date (required for weekly trips). Never more seats than offered, even when "
+        "several people book the last one at once. The pick-up point is then shown to you."
+    )
+    async def book_seat(
+        self,
+        info: Info,
+        carpool_id: relay.GlobalID,
+        day: Annotated[
+            date | None,
+            strawberry.argument(name="date", description="Departure date in Europe/Paris."),
+        ] = None,
+    ) -> BookSeatResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        if viewer.household_id is None:
+            return forbidden("Register your household first (registerHousehold).")
+        try:
+            ident = decode_carpool_id(carpool_id)
+        except UserError as error:
+            return validation_error(error)
+        row = await info.context.loaders.carpool_by_id.load(ident)
+        if row is None:
+            return NotFoundError(code=ErrorCode.NOT_FOUND, message="No carpool has this ID.")
+        if row.household_id == viewer.household_id:
+            return forbidden("You drive this trip: seats are for passengers.")
+        try:
+            departs_on, departs_at = booking_departure(row, day, now=datetime.now(UTC))
+        except UserError as error:
+            return validation_error(error)
+        async with info.context.engine.begin() as conn:
+            outcome, seats_left = await carpool_queries.book_seat(
+                conn, row.id, viewer.household_id, departs_on
+            )
+        if outcome is BookingOutcome.ALREADY_BOOKED:
+            return ValidationError(
+                code=ErrorCode.ALREADY_BOOKED,
+                message="Your household already has a seat on this departure.",
+                field="date",
+            )
+        if outcome is BookingOutcome.FULL:
+            return NoSeatsLeftError(
+                code=ErrorCode.NO_SEATS_LEFT,
+                message=f"Every seat of the {departs_on.isoformat()} departure is taken.",
+            )
+        return BookSeatSuccess(
+            carpool=Carpool.from_row(row),
+            local_date=departs_on,
+            departs_at=departs_at,
+            seats_left=seats_left,
+        )
+
+
+def decode_carpool_id(value: relay.GlobalID) -> int:
+    if value.type_name != "Carpool" or not value.node_id.isdigit():
+        raise UserError(ErrorCode.INVALID_ID, "This is not a carpool ID.", argument="carpoolId")
+    return int(value.node_id)

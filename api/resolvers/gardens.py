@@ -1,0 +1,297 @@
+"""Gardens, their waiting lists, and `gardensNear`. Thin: validate, authorise, call db, wrap.
+
+The proximity search follows `nearestLenders` (api/resolvers/items.py) and reuses its rules: the
+radius floor, the widening radii, rounded distances and cursors that hold an id only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context, Viewer
+from api.errors import (
+    ErrorCode,
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    UserError,
+    ValidationError,
+    forbidden,
+    unauthenticated,
+)
+from api.inputs import LocationInput
+from api.pagination import decode_id_cursor, encode_cursor, page_info, page_size
+from api.resolvers.items import check_max_distance, widening_radius_m
+from api.resolvers.neighbourhoods import validation_error
+from api.scalars import GeoJSON
+from api.types.garden import Garden, GardenKind, GardenSearchConnection, GardenSearchEdge
+from api.validation import clean_boundary, clean_text
+from db.queries import gardens as garden_queries
+from db.queries.gardens import GardenRow
+from geo.distance import round_distance_m
+
+Info = strawberry.Info[Context, None]
+
+CURSOR_KIND = "g"
+MAX_GARDEN_AREA_M2 = 200_000.0
+"""20 ha: a large allotment site; anything bigger is more likely a mistake or a whole park."""
+MAX_PLOTS = 1_000
+
+
+@strawberry.input(description="A garden to share: at a point, or drawn as a boundary.")
+class CreateGardenInput:
+    kind: GardenKind = strawberry.field(description="COMMUNITY (a public place) or PRIVATE.")
+    name: str = strawberry.field(description="Display name, 1 to 120 characters.")
+    description: str = strawberry.field(default="", description="Details, up to 2,000 chars.")
+    location: LocationInput | None = strawberry.field(
+        default=None,
+        description="The garden's point. Give this or `boundary`, not both. For a PRIVATE "
+        "garden only your household sees it; others see your public location.",
+    )
+    boundary: GeoJSON | None = strawberry.field(
+        default=None,
+        description="GeoJSON Polygon or MultiPolygon (lng/lat) of the garden, at most 20 ha; "
+        "its point is then taken on its surface. Give this or `location`, not both.",
+    )
+    plots_total: int = strawberry.field(description="Number of plots, 1 to 1,000.")
+    plots_free: int | None = strawberry.field(
+        default=None, description="How many are free now, 0 to plotsTotal; default all."
+    )
+
+
+@strawberry.type(description="The garden is listed.")
+class CreateGardenSuccess:
+    garden: Garden
+
+
+@strawberry.type(
+    description="Your household is on the waiting list (joining twice keeps your place)."
+)
+class JoinGardenWaitlistSuccess:
+    garden: Garden
+    position: int = strawberry.field(description="Your place on the list, 1 = next in line.")
+
+
+@strawberry.type(description="Your household left the waiting list; those behind moved up.")
+class LeaveGardenWaitlistSuccess:
+    garden: Garden
+
+
+CreateGardenResult = Annotated[
+    CreateGardenSuccess | ValidationError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("CreateGardenResult"),
+]
+JoinGardenWaitlistResult = Annotated[
+    JoinGardenWaitlistSuccess
+    | ValidationError
+    | NotFoundError
+    | UnauthenticatedError
+    | ForbiddenError,
+    strawberry.union("JoinGardenWaitlistResult"),
+]
+LeaveGardenWaitlistResult = Annotated[
+    LeaveGardenWaitlistSuccess
+    | ValidationError
+    | NotFoundError
+    | UnauthenticatedError
+    | ForbiddenError,
+    strawberry.union("LeaveGardenWaitlistResult"),
+]
+
+
+@strawberry.type
+class GardenQuery:
+    @strawberry.field(
+        description="Gardens nearest first from a point, across neighbourhood borders. Without "
+        "maxDistanceMeters the search widens (2, 5, 10, 25 km, then the ceiling) until a page "
+        "is full; searchedRadiusMeters tells how far it looked. Distances are rounded and "
+        "measured to each garden's public `location`."
+    )
+    async def gardens_near(
+        self,
+        info: Info,
+        near: Annotated[
+            LocationInput, strawberry.argument(description="Where to search from, e.g. your home.")
+        ],
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="endCursor of the previous page, with the same near."),
+        ] = None,
+        max_distance_meters: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Farthest to look, in metres: at least the proximity floor (500 by "
+                "default), at most the ceiling (50,000 by default)."
+            ),
+        ] = None,
+    ) -> GardenSearchConnection:
+        settings = info.context.settings
+        origin = near.to_lnglat()
+        limit = page_size(first, settings.max_page_size)
+        bound_m = check_max_distance(max_distance_meters, settings)
+        after_id = decode_id_cursor(after, CURSOR_KIND)
+        async with info.context.engine.connect() as conn:
+            anchor = None
+            if after_id is not None:
+                distance_m = await garden_queries.garden_distance_m(conn, origin, after_id)
+                if distance_m is None:
+                    raise UserError(
+                        ErrorCode.INVALID_CURSOR,
+                        "The garden this cursor points at was deleted: start from the first page.",
+                    )
+                anchor = (distance_m, after_id)
+            rows = await garden_queries.nearest_gardens(
+                conn, origin, limit=limit + 1, after=anchor, max_distance_m=bound_m
+            )
+        page = rows[:limit]
+        if max_distance_meters is not None:
+            searched_m = bound_m
+        else:
+            searched_m = widening_radius_m(page[-1][1] if len(page) == limit else None, settings)
+        edges = [
+            GardenSearchEdge(
+                node=Garden.from_row(row),
+                cursor=encode_cursor(CURSOR_KIND, row.id),
+                distance_meters=round_distance_m(distance_m),
+            )
+            for row, distance_m in page
+        ]
+        return GardenSearchConnection(
+            edges=edges,
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next_page=len(rows) > limit,
+                has_previous_page=anchor is not None,
+            ),
+            searched_radius_meters=searched_m,
+        )
+
+
+@strawberry.type
+class GardenMutation:
+    @strawberry.mutation(
+        description="List a garden your household offers or runs (signed in, with a household)."
+    )
+    async def create_garden(self, info: Info, input: CreateGardenInput) -> CreateGardenResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        if viewer.household_id is None:
+            return forbidden("Register your household first (registerHousehold).")
+        try:
+            name = clean_text(input.name, argument="name", max_length=120)
+            description = clean_text(
+                input.description, argument="description", max_length=2000, min_length=0
+            )
+            if (input.location is None) == (input.boundary is None):
+                raise UserError(
+                    ErrorCode.BAD_USER_INPUT,
+                    "Give exactly one of the garden's `location` and `boundary`.",
+                    argument="location",
+                )
+            location = input.location.to_lnglat() if input.location else None
+            boundary = (
+                clean_boundary(input.boundary, max_area_m2=MAX_GARDEN_AREA_M2)
+                if input.boundary is not None
+                else None
+            )
+            plots_total, plots_free = clean_plots(input.plots_total, input.plots_free)
+        except UserError as error:
+            return validation_error(error)
+        async with info.context.engine.begin() as conn:
+            row = await garden_queries.create_garden(
+                conn,
+                viewer.household_id,
+                kind=input.kind.name,
+                name=name,
+                description=description,
+                location=location,
+                boundary=boundary,
+                plots_total=plots_total,
+                plots_free=plots_free,
+            )
+        return CreateGardenSuccess(garden=Garden.from_row(row))
+
+    @strawberry.mutation(
+        description="Put your household on a garden's waiting list for a plot (not your own "
+        "garden's). Joining again keeps your place."
+    )
+    async def join_garden_waitlist(
+        self, info: Info, garden_id: relay.GlobalID
+    ) -> JoinGardenWaitlistResult:
+        viewer = info.context.viewer
+        found = await waitlist_garden(info, viewer, garden_id)
+        if not isinstance(found, GardenRow):
+            return found
+        assert viewer.household_id is not None, "waitlist_garden checked it"
+        async with info.context.engine.begin() as conn:
+            position = await garden_queries.join_waitlist(conn, found.id, viewer.household_id)
+        return JoinGardenWaitlistSuccess(garden=Garden.from_row(found), position=position)
+
+    @strawberry.mutation(description="Take your household off a garden's waiting list.")
+    async def leave_garden_waitlist(
+        self, info: Info, garden_id: relay.GlobalID
+    ) -> LeaveGardenWaitlistResult:
+        viewer = info.context.viewer
+        found = await waitlist_garden(info, viewer, garden_id)
+        if not isinstance(found, GardenRow):
+            return found
+        assert viewer.household_id is not None, "waitlist_garden checked it"
+        async with info.context.engine.begin() as conn:
+            left = await garden_queries.leave_waitlist(conn, found.id, viewer.household_id)
+        if not left:
+            return NotFoundError(
+                code=ErrorCode.NOT_FOUND,
+                message="Your household is not on this garden's waiting list.",
+            )
+        return LeaveGardenWaitlistSuccess(garden=Garden.from_row(found))
+
+
+async def waitlist_garden(
+    info: Info, viewer: Viewer, garden_id: relay.GlobalID
+) -> GardenRow | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError:
+    """The garden whose list the viewer's household may join or leave, or why it may not."""
+    if viewer.account_id is None:
+        return unauthenticated()
+    if viewer.household_id is None:
+        return forbidden("Register your household first (registerHousehold).")
+    try:
+        ident = decode_garden_id(garden_id)
+    except UserError as error:
+        return validation_error(error)
+    row = await info.context.loaders.garden_by_id.load(ident)
+    if row is None:
+        return NotFoundError(code=ErrorCode.NOT_FOUND, message="No garden has this ID.")
+    if row.household_id == viewer.household_id:
+        return forbidden("This is your household's garden: its waiting list is for others.")
+    return row
+
+
+def decode_garden_id(value: relay.GlobalID) -> int:
+    if value.type_name != "Garden" or not value.node_id.isdigit():
+        raise UserError(ErrorCode.INVALID_ID, "This is not a garden ID.", argument="gardenId")
+    return int(value.node_id)
+
+
+def clean_plots(plots_total: int, plots_free: int | None) -> tuple[int, int]:
+    if not 1 <= plots_total <= MAX_PLOTS:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`plotsTotal` must be between 1 and {MAX_PLOTS}.",
+            argument="plotsTotal",
+        )
+    free = plots_total if plots_free is None else plots_free
+    if not 0 <= free <= plots_total:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`plotsFree` must be between 0 and plotsTotal ({plots_total}).",
+            argument="plotsFree",
+        )
+    return plots_total, free

@@ -1,0 +1,144 @@
+"""`createPost` input and its rules per kind, checked before anything is written.
+
+Times must carry a UTC offset; the default expiry is filled in here so that the database only
+ever stores explicit instants (a GIVEAWAY without one would break its CHECK constraint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import strawberry
+
+from api.errors import ErrorCode, UserError
+from api.inputs import LocationInput
+from api.types.post import PostKind
+from api.validation import clean_text
+from geo.coords import LngLat
+
+GIVEAWAY_LIFETIME = timedelta(days=14)
+"""How long a giveaway stays up when its author gives no expiry."""
+MAX_LIFETIME = timedelta(days=365)
+"""Latest expiry (and event start) a post may set, from now."""
+EVENT_DEFAULT_LENGTH = timedelta(days=1)
+"""An event without an end leaves the feed this long after it starts."""
+MAX_TITLE = 120
+MAX_BODY = 5000
+EVENT_FIELDS = (
+    ("starts_at", "startsAt"),
+    ("ends_at", "endsAt"),
+    ("place_name", "placeName"),
+    ("place_location", "placeLocation"),
+)
+
+
+@strawberry.input(description="A new post, in your household's neighbourhood.")
+class CreatePostInput:
+    kind: PostKind = strawberry.field(description="What the post is about.")
+    title: str = strawberry.field(description="Short title, 1 to 120 characters.")
+    body: str = strawberry.field(default="", description="Text, up to 5,000 characters.")
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When it leaves the feed, with a UTC offset, within a year. Default: 14 days "
+        "for a GIVEAWAY, the end (or start + 1 day) for an EVENT, never for other kinds.",
+    )
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="EVENT only, required: when it starts, with a UTC offset."
+    )
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="EVENT only, optional: when it ends, not before the start."
+    )
+    place_name: str | None = strawberry.field(
+        default=None, description="EVENT only, required: where, e.g. 'Salle des fêtes'."
+    )
+    place_location: LocationInput | None = strawberry.field(
+        default=None,
+        description="EVENT only, optional: the place as a point, shown to members and used by "
+        "postsNear. Without it the event is placed at your household's public (displaced) "
+        "location, which is never shown.",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CleanPost:
+    title: str
+    body: str
+    expires_at: datetime | None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    place_name: str | None = None
+    place: LngLat | None = None
+
+
+def clean_post(input: CreatePostInput, *, now: datetime) -> CleanPost:
+    """The input checked against its kind, with the default expiry filled in."""
+    title = clean_text(input.title, argument="title", max_length=MAX_TITLE)
+    body = clean_text(input.body, argument="body", max_length=MAX_BODY, min_length=0)
+    expires_at = aware(input.expires_at, "expiresAt")
+    if input.kind is PostKind.EVENT:
+        clean = clean_event(input, title=title, body=body, expires_at=expires_at, now=now)
+    else:
+        for attribute, argument in EVENT_FIELDS:
+            if getattr(input, attribute) is not None:
+                raise UserError(
+                    ErrorCode.BAD_USER_INPUT,
+                    f"`{argument}` is for EVENT posts only.",
+                    argument=argument,
+                )
+        if expires_at is None and input.kind is PostKind.GIVEAWAY:
+            expires_at = now + GIVEAWAY_LIFETIME
+        clean = CleanPost(title=title, body=body, expires_at=expires_at)
+    if clean.expires_at is not None and not now < clean.expires_at <= now + MAX_LIFETIME:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            "`expiresAt` must be in the future and within a year (an EVENT that is over "
+            "cannot be posted).",
+            argument="expiresAt",
+        )
+    return clean
+
+
+def clean_event(
+    input: CreatePostInput, *, title: str, body: str, expires_at: datetime | None, now: datetime
+) -> CleanPost:
+    starts_at = aware(input.starts_at, "startsAt")
+    if starts_at is None:
+        raise UserError(ErrorCode.BAD_USER_INPUT, "An EVENT needs `startsAt`.", argument="startsAt")
+    if starts_at > now + MAX_LIFETIME:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            "`startsAt` must be within a year from now.",
+            argument="startsAt",
+        )
+    ends_at = aware(input.ends_at, "endsAt")
+    if ends_at is not None and ends_at < starts_at:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT, "`endsAt` must not be before `startsAt`.", argument="endsAt"
+        )
+    if input.place_name is None:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT, "An EVENT needs `placeName`.", argument="placeName"
+        )
+    place_name = clean_text(input.place_name, argument="placeName", max_length=MAX_TITLE)
+    place = input.place_location.to_lnglat() if input.place_location else None
+    return CleanPost(
+        title=title,
+        body=body,
+        expires_at=expires_at or ends_at or starts_at + EVENT_DEFAULT_LENGTH,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        place_name=place_name,
+        place=place,
+    )
+
+
+def aware(value: datetime | None, argument: str) -> datetime | None:
+    """Refuse times without a UTC offset: "18:00" means something else in every time zone."""
+    if value is not None and value.utcoffset() is None:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`{argument}` needs a UTC offset, e.g. 2026-12-05T18:00:00+01:00.",
+            argument=argument,
+        )
+    return value

@@ -1,0 +1,386 @@
+"""Posts, comments, giveaway claims, moderation and `postsNear`. Thin: validate, authorise,
+call db, wrap. Who may read what is decided in `api.types.post` (`can_read_post`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context, Viewer
+from api.errors import (
+    ErrorCode,
+    ForbiddenError,
+    MutationError,
+    NotAMemberError,
+    NotFoundError,
+    UnauthenticatedError,
+    UserError,
+    ValidationError,
+    forbidden,
+    not_a_member,
+    unauthenticated,
+)
+from api.inputs import LocationInput
+from api.pagination import PageInfo, encode_cursor, page_size
+from api.resolvers.items import check_max_distance, widening_radius_m
+from api.resolvers.neighbourhoods import validation_error
+from api.resolvers.post_input import CreatePostInput, clean_post
+from api.types.post import (
+    Comment,
+    NearbyPost,
+    NearbyPostConnection,
+    NearbyPostEdge,
+    Post,
+    PostKind,
+    can_read_post,
+)
+from api.validation import clean_text
+from db.queries import live as live_queries
+from db.queries import posts as post_queries
+from db.rows import PostRow
+from geo.distance import round_distance_m
+
+Info = strawberry.Info[Context, None]
+
+MAX_COMMENT = 2000
+MAX_REASON = 500
+NEAR_CURSOR = "p"
+
+
+@strawberry.type(description="The post is in your neighbourhood's feed.")
+class CreatePostSuccess:
+    post: Post
+
+
+@strawberry.type(description="The post is deleted, with its comments.")
+class DeletePostSuccess:
+    deleted_post_id: relay.GlobalID = strawberry.field(description="Global ID it had.")
+
+
+@strawberry.type(description="The giveaway is yours: arrange the pick-up in the comments.")
+class ClaimGiveawaySuccess:
+    post: Post
+
+
+@strawberry.type(description="Someone claimed this giveaway first.")
+class AlreadyClaimedError(MutationError):
+    pass
+
+
+@strawberry.type(description="The comment is posted.")
+class AddCommentSuccess:
+    comment: Comment
+
+
+@strawberry.type(description="The post is hidden from every feed.")
+class HidePostSuccess:
+    post: Post
+
+
+CreatePostResult = Annotated[
+    CreatePostSuccess | ValidationError | UnauthenticatedError | NotAMemberError,
+    strawberry.union("CreatePostResult"),
+]
+DeletePostResult = Annotated[
+    DeletePostSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("DeletePostResult"),
+]
+ClaimGiveawayResult = Annotated[
+    ClaimGiveawaySuccess
+    | AlreadyClaimedError
+    | ValidationError
+    | NotFoundError
+    | UnauthenticatedError
+    | NotAMemberError,
+    strawberry.union("ClaimGiveawayResult"),
+]
+AddCommentResult = Annotated[
+    AddCommentSuccess | ValidationError | NotFoundError | UnauthenticatedError | NotAMemberError,
+    strawberry.union("AddCommentResult"),
+]
+HidePostResult = Annotated[
+    HidePostSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("HidePostResult"),
+]
+
+
+@strawberry.type
+class PostQuery:
+    @strawberry.field(
+        description="Posts of every neighbourhood nearest first from a point: kind, title, "
+        "neighbourhood name and a rounded distance only, never a body, an author or a location. "
+        "Without maxDistanceMeters the search widens (2, 5, 10, 25 km, then the ceiling) until "
+        "a page is full. Hidden and expired posts are left out."
+    )
+    async def posts_near(
+        self,
+        info: Info,
+        near: LocationInput,
+        kinds: Annotated[
+            list[PostKind] | None,
+            strawberry.argument(description="Only these kinds; null or empty: every kind."),
+        ] = None,
+        first: int | None = None,
+        after: str | None = None,
+        max_distance_meters: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Farthest to look, in metres: at least the proximity floor (500 by "
+                "default), at most the ceiling (50,000 by default)."
+            ),
+        ] = None,
+    ) -> NearbyPostConnection:
+        settings = info.context.settings
+        origin = near.to_lnglat()
+        limit = page_size(first, settings.max_page_size)
+        bound_m = check_max_distance(max_distance_meters, settings)
+        after_id = decode_near_cursor(after)
+        async with info.context.engine.connect() as conn:
+            anchor = None
+            if after_id is not None:
+                distance_m = await post_queries.post_distance_m(conn, origin, after_id)
+                if distance_m is None:
+                    raise UserError(
+                        ErrorCode.INVALID_CURSOR,
+                        "The post this cursor points at was deleted: start from the first page.",
+                    )
+                anchor = (distance_m, after_id)
+            rows = await post_queries.nearest_posts(
+                conn,
+                origin,
+                kinds=[kind.name for kind in kinds or ()],
+                limit=limit + 1,
+                after=anchor,
+                max_distance_m=bound_m,
+            )
+        page = rows[:limit]
+        if max_distance_meters is not None:
+            searched_m = bound_m
+        else:
+            searched_m = widening_radius_m(page[-1][1] if len(page) == limit else None, settings)
+        edges = [
+            NearbyPostEdge(
+                node=NearbyPost.from_row(row),
+                cursor=encode_cursor(NEAR_CURSOR, row.id),
+                distance_meters=round_distance_m(distance_m),
+            )
+            for row, distance_m in page
+        ]
+        return NearbyPostConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > limit,
+                has_previous_page=anchor is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            searched_radius_meters=searched_m,
+        )
+
+
+@strawberry.type
+class PostMutation:
+    @strawberry.mutation(
+        description="Post in your household's neighbourhood (signed in, with a household). The "
+        "post stays in that neighbourhood if your household moves later."
+    )
+    async def create_post(self, info: Info, input: CreatePostInput) -> CreatePostResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        if viewer.household_id is None:
+            return not_a_member("Register your household first (registerHousehold) to post.")
+        try:
+            clean = clean_post(input, now=datetime.now(UTC))
+        except UserError as error:
+            return validation_error(error)
+        async with info.context.engine.begin() as conn:
+            row = await post_queries.create_post(
+                conn,
+                viewer.household_id,
+                account_id=viewer.account_id,
+                kind=input.kind.name,
+                title=clean.title,
+                body=clean.body,
+                expires_at=clean.expires_at,
+                starts_at=clean.starts_at,
+                ends_at=clean.ends_at,
+                place_name=clean.place_name,
+                place=clean.place,
+            )
+            if row is not None:  # delivered to live subscribers when this transaction commits
+                await live_queries.notify_post_created(conn, row.id)
+        if row is None:
+            return not_a_member("Your household no longer exists: register it again.")
+        return CreatePostSuccess(post=Post.from_row(row))
+
+    @strawberry.mutation(description="Delete a post you wrote, with its comments (author only).")
+    async def delete_post(self, info: Info, id: relay.GlobalID) -> DeletePostResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        found = await readable_post(info, id)
+        if not isinstance(found, PostRow):
+            return found
+        if found.account_id != viewer.account_id:
+            return forbidden("Only the author of this post may delete it.")
+        async with info.context.engine.begin() as conn:
+            deleted = await post_queries.delete_post(conn, found.id, account_id=viewer.account_id)
+        if not deleted:
+            return post_not_found()
+        return DeletePostSuccess(deleted_post_id=id)
+
+    @strawberry.mutation(
+        description="Claim a giveaway of your neighbourhood, first come first served: exactly "
+        "one household gets it, however many claim at the same moment."
+    )
+    async def claim_giveaway(self, info: Info, id: relay.GlobalID) -> ClaimGiveawayResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        found = await readable_post(info, id)
+        if not isinstance(found, PostRow):
+            return found
+        refusal = claim_refusal(viewer, found)
+        if refusal is not None:
+            return refusal
+        assert viewer.household_id is not None, "claim_refusal checked membership"
+        fresh: PostRow | None = None
+        async with info.context.engine.begin() as conn:
+            row = await post_queries.claim_giveaway(
+                conn,
+                found.id,
+                household_id=viewer.household_id,
+                account_id=viewer.account_id,
+                neighbourhood_id=found.neighbourhood_id,
+            )
+            if row is None:  # lost a race, or hidden/deleted meanwhile: read it again
+                fresh = (await post_queries.posts_by_id(conn, [found.id])).get(found.id)
+        if row is not None:
+            return ClaimGiveawaySuccess(post=Post.from_row(row))
+        if fresh is not None and fresh.claimed_at is not None:
+            return already_claimed()
+        return post_not_found()
+
+    @strawberry.mutation(description="Comment on a post of your neighbourhood (members only).")
+    async def add_comment(self, info: Info, post_id: relay.GlobalID, body: str) -> AddCommentResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        try:
+            text = clean_text(body, argument="body", max_length=MAX_COMMENT)
+        except UserError as error:
+            return validation_error(error)
+        found = await readable_post(info, post_id, argument="postId")
+        if not isinstance(found, PostRow):
+            return found
+        if viewer.household_id is None or not viewer.is_member_of(found.neighbourhood_id):
+            return not_a_member("Only households of this post's neighbourhood may comment.")
+        async with info.context.engine.begin() as conn:
+            row = await post_queries.add_comment(
+                conn,
+                found.id,
+                household_id=viewer.household_id,
+                account_id=viewer.account_id,
+                body=text,
+            )
+        if row is None:
+            return post_not_found()
+        return AddCommentSuccess(comment=Comment.from_row(row))
+
+    @strawberry.mutation(
+        description="Hide a post from every feed (the neighbourhood's ambassadors and admins). "
+        "The reason is kept for moderators and never shown to members."
+    )
+    async def hide_post(self, info: Info, id: relay.GlobalID, reason: str) -> HidePostResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        try:
+            why = clean_text(reason, argument="reason", max_length=MAX_REASON)
+        except UserError as error:
+            return validation_error(error)
+        found = await readable_post(info, id)
+        if not isinstance(found, PostRow):
+            return found
+        if not viewer.can_moderate(found.neighbourhood_id):
+            return forbidden("Only this neighbourhood's ambassadors and admins may hide posts.")
+        async with info.context.engine.begin() as conn:
+            row = await post_queries.hide_post(
+                conn, found.id, account_id=viewer.account_id, reason=why
+            )
+        if row is None:
+            return post_not_found()
+        return HidePostSuccess(post=Post.from_row(row))
+
+
+async def readable_post(
+    info: Info, id: relay.GlobalID, *, argument: str = "id"
+) -> PostRow | ValidationError | NotFoundError:
+    """The post if the viewer may read it; NOT_FOUND otherwise, so IDs reveal nothing."""
+    if id.type_name != "Post" or not id.node_id.isdigit():
+        return ValidationError(
+            code=ErrorCode.INVALID_ID, message="This is not a post ID.", field=argument
+        )
+    row = await info.context.loaders.post_by_id.load(int(id.node_id))
+    if row is None or not can_read_post(info.context.viewer, row):
+        return post_not_found()
+    return row
+
+
+def claim_refusal(
+    viewer: Viewer, row: PostRow
+) -> NotAMemberError | ValidationError | AlreadyClaimedError | None:
+    """Why the viewer cannot claim this post now, as far as this (possibly stale) read shows."""
+    if viewer.household_id is None or not viewer.is_member_of(row.neighbourhood_id):
+        return not_a_member("Only households of this giveaway's neighbourhood may claim it.")
+    if row.kind != PostKind.GIVEAWAY.name:
+        return ValidationError(
+            code=ErrorCode.BAD_USER_INPUT, message="Only a GIVEAWAY can be claimed.", field="id"
+        )
+    if row.household_id == viewer.household_id:
+        return ValidationError(
+            code=ErrorCode.BAD_USER_INPUT,
+            message="This is your own household's giveaway.",
+            field="id",
+        )
+    if row.claimed_at is not None:
+        return already_claimed()
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+        return ValidationError(
+            code=ErrorCode.BAD_USER_INPUT, message="This giveaway has expired.", field="id"
+        )
+    return None
+
+
+def post_not_found() -> NotFoundError:
+    return NotFoundError(code=ErrorCode.NOT_FOUND, message="No post you may read has this ID.")
+
+
+def already_claimed() -> AlreadyClaimedError:
+    return AlreadyClaimedError(
+        code=ErrorCode.ALREADY_CLAIMED, message="Another household claimed this giveaway first."
+    )
+
+
+def decode_near_cursor(cursor: str | None) -> int | None:
+    """The post id in a `postsNear` cursor (None: first page); the distance is recomputed, since
+    an exact distance in a cursor would give away what the rounded one hides."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, ident = json.loads(base64.urlsafe_b64decode(padded))
+        if kind != NEAR_CURSOR or isinstance(ident, bool) or not isinstance(ident, int):
+            raise ValueError(kind)
+        return ident
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise UserError(
+            ErrorCode.INVALID_CURSOR, "This cursor is not valid here: use an endCursor we returned."
+        ) from None

@@ -1,0 +1,207 @@
+"""`postCreated`: new posts, live, across processes, with catch-up from a cursor.
+
+Seam without gap or duplicate: the subscriber registers with the broadcaster BEFORE reading the
+catch-up, then sends the caught-up posts, then the live ones, skipping ids already sent. After a
+listener reconnect (database restart) or on demand, it catches up again from its last cursor.
+A consumer that cannot keep up is closed with code 4008 rather than buffered without bound.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import AsyncGenerator, Callable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context
+from api.errors import ErrorCode, UserError
+from api.inputs import LocationInput
+from api.pagination import decode_time_cursor
+from api.pubsub import RESYNC, Event
+from api.types.live import LIVE_CURSOR, LivePost
+from api.types.notification import Notification
+from api.types.post import PostKind
+from db.queries import live as live_queries
+from db.queries.live import live_posts_after
+from geo.coords import LngLat
+from geo.distance import great_circle_m, round_distance_m
+
+Info = strawberry.Info[Context, None]
+SLOW_CONSUMER_CLOSE_CODE = 4008
+MAX_RADIUS_M = 50_000
+
+
+def resolve_scope(
+    info: Info,
+    neighbourhood_id: relay.GlobalID | None,
+    near: LocationInput | None,
+    radius_meters: int | None,
+) -> tuple[int | None, LngLat | None, float | None]:
+    viewer = info.context.viewer
+    if viewer.is_anonymous:
+        raise UserError(
+            ErrorCode.UNAUTHENTICATED, "Sign in first: send the token in connection_init."
+        )
+    if (neighbourhood_id is None) == (near is None):
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT, "Give either `neighbourhoodId` or `near` with `radiusMeters`."
+        )
+    if neighbourhood_id is not None:
+        if neighbourhood_id.type_name != "Neighbourhood" or not neighbourhood_id.node_id.isdigit():
+            raise UserError(ErrorCode.INVALID_ID, "This is not a neighbourhood ID.")
+        nid = int(neighbourhood_id.node_id)
+        if not viewer.can_read(nid):
+            raise UserError(
+                ErrorCode.FORBIDDEN, "Only members of this neighbourhood may follow it."
+            )
+        return nid, None, None
+    assert near is not None
+    floor = info.context.settings.proximity_floor_m
+    if radius_meters is None or not floor <= radius_meters <= MAX_RADIUS_M:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`radiusMeters` must be between {floor} and {MAX_RADIUS_M}.",
+            argument="radiusMeters",
+        )
+    return None, near.to_lnglat(), float(radius_meters)
+
+
+def event_filter(
+    neighbourhood_id: int | None,
+    origin: LngLat | None,
+    radius_m: float | None,
+    kinds: set[str] | None,
+) -> Callable[[Event], bool]:
+    def accepts(event: Event) -> bool:
+        if event.get("type") != "post_created":
+            return False
+        if kinds is not None and event.get("kind") not in kinds:
+            return False
+        if neighbourhood_id is not None:
+            return bool(event.get("neighbourhood_id") == neighbourhood_id)
+        assert origin is not None and radius_m is not None
+        return distance_to(origin, event) <= radius_m
+
+    return accepts
+
+
+def distance_to(origin: LngLat, event: Event) -> float:
+    return great_circle_m(origin, LngLat(lng=float(event["lng"]), lat=float(event["lat"])))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="New posts, live: in one neighbourhood (members only) or within "
+        "`radiusMeters` of `near` across borders (public fields, approximate distance). Pass the "
+        "last `cursor` you received as `after` to first get, in order, what you missed."
+    )
+    async def post_created(
+        self,
+        info: Info,
+        neighbourhood_id: relay.GlobalID | None = None,
+        near: LocationInput | None = None,
+        radius_meters: int | None = None,
+        kinds: list[PostKind] | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[LivePost, None]:
+        nid, origin, radius_m = resolve_scope(info, neighbourhood_id, near, radius_meters)
+        cursor = decode_time_cursor(after, LIVE_CURSOR) if after else None
+        kind_names = {kind.name for kind in kinds} if kinds else None
+        broadcaster = info.context.broadcaster
+        assert broadcaster is not None, "the app wires a broadcaster into every context"
+        sent: collections.deque[int] = collections.deque(maxlen=4096)
+
+        def render(event: Event) -> LivePost:
+            distance = None if origin is None else round_distance_m(distance_to(origin, event))
+            return LivePost.from_event(event, distance_meters=distance)
+
+        async def catch_up(since: tuple[datetime, int]) -> list[Event]:
+            events: list[Event] = []
+            while True:
+                async with info.context.engine.connect() as conn:
+                    page = await live_posts_after(
+                        conn,
+                        after=since,
+                        neighbourhood_id=nid,
+                        origin=origin,
+                        radius_m=radius_m,
+                        kinds=sorted(kind_names) if kind_names else None,
+                    )
+                events.extend(page)
+                if len(page) < 100:
+                    return events
+                last = page[-1]
+                since = (
+                    datetime.fromisoformat(last["created_at"].replace("Z", "+00:00")),
+                    last["id"],
+                )
+
+        async with broadcaster.subscribe(event_filter(nid, origin, radius_m, kind_names)) as inbox:
+            # Without a cursor, "now" marks where a resync after an outage starts from.
+            last_seen = cursor or (await database_now(info), 0)
+            pending: list[Event] = await catch_up(cursor) if cursor else []
+            while True:
+                for event in pending:
+                    if event["id"] in sent:
+                        continue
+                    sent.append(int(event["id"]))
+                    post = render(event)
+                    last_seen = max(last_seen, (post.created_at, int(event["id"])))
+                    yield post
+                event = await inbox.queue.get()
+                if event is RESYNC or event.get("type") == RESYNC["type"]:
+                    if inbox.overflowed:
+                        await close_slow_consumer(info)
+                        return
+                    pending = await catch_up(last_seen)
+                else:
+                    pending = [event]
+
+    @strawberry.subscription(
+        description="What concerns your household, live: loan requests on your items, answers "
+        "to your requests, seats booked in your carpools. Not stored: missed while offline."
+    )
+    async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
+        household_id = info.context.viewer.household_id
+        if household_id is None:
+            raise UserError(
+                ErrorCode.UNAUTHENTICATED,
+                "Sign in with an account that has a household (token in connection_init).",
+            )
+        broadcaster = info.context.broadcaster
+        assert broadcaster is not None, "the app wires a broadcaster into every context"
+        async with broadcaster.subscribe(notifications_for(household_id)) as inbox:
+            while True:
+                event = await inbox.queue.get()
+                if event.get("type") == RESYNC["type"]:
+                    if inbox.overflowed:
+                        await close_slow_consumer(info)
+                        return
+                    continue
+                yield Notification.from_event(event)
+
+
+def notifications_for(household_id: int) -> Callable[[Event], bool]:
+    def accepts(event: Event) -> bool:
+        return (
+            event.get("type") == "household_notification"
+            and event.get("household_id") == household_id
+        )
+
+    return accepts
+
+
+async def database_now(info: Info) -> datetime:
+    """The database clock, which stamps `created_at` (not this process's clock)."""
+    async with info.context.engine.connect() as conn:
+        return await live_queries.database_now(conn)
+
+
+async def close_slow_consumer(info: Info) -> None:
+    websocket: Any = info.context.websocket
+    if websocket is not None:
+        await websocket.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="Too slow: events dropped")

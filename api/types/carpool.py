@@ -1,0 +1,187 @@
+"""The public Carpool type and its match connection, built explicitly from `CarpoolRow`.
+
+Privacy rule: the origin is a meeting place the driver chose, which may still be their door, and
+the destination may be their workplace. Strangers see each end as the centre of its area (an H3
+cell of about 36 km², `geo.routes.lnglat_to_area_centre`) and distances rounded; the exact
+pick-up and drop-off points and the route line are shown to the driver and, once they have
+booked a seat, to passengers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context
+from api.inputs import Location
+from api.pagination import PageInfo
+from api.scalars import GeoJSON
+from api.types.neighbour import Neighbour
+from db.queries.carpool_matches import DepartureRow
+from db.queries.carpools import CarpoolRow, departure_at, local_date
+from geo.routes import lnglat_to_area_centre
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(
+    description="A trip a household drives and offers seats on: one-off (departsAt) or weekly "
+    "(weekdays at departureTime, wall-clock time in `timezone`)."
+)
+class Carpool(relay.Node):
+    id: relay.NodeID[int]
+    seats_total: int = strawberry.field(description="Seats offered on each departure, 1 to 8.")
+    description: str = strawberry.field(description="Driver's notes, up to 1,000 characters.")
+    departs_at: datetime | None = strawberry.field(
+        description="One-off trips: when it leaves. Null for weekly trips."
+    )
+    weekdays: list[int] | None = strawberry.field(
+        description="Weekly trips: the days it runs, 1 = Monday … 7 = Sunday (ISO 8601)."
+    )
+    departure_time: time | None = strawberry.field(
+        description="Weekly trips: the departure's wall-clock time in `timezone`."
+    )
+    timezone: str = strawberry.field(description="IANA time zone of the trip: Europe/Paris.")
+    created_at: datetime = strawberry.field(description="When the trip was offered.")
+    row: strawberry.Private[CarpoolRow]
+
+    @classmethod
+    def from_row(cls, row: CarpoolRow) -> Carpool:
+        return cls(
+            id=row.id,
+            seats_total=row.seats_total,
+            description=row.description,
+            departs_at=row.departs_at,
+            weekdays=list(row.weekdays) if row.weekdays is not None else None,
+            departure_time=row.departure_time,
+            timezone=row.timezone,
+            created_at=row.created_at,
+            row=row,
+        )
+
+    async def booked_dates(self, info: Info) -> tuple[date, ...]:
+        household_id = info.context.viewer.household_id
+        if household_id is None:
+            return ()
+        loader = info.context.loaders.booked_dates_by_carpool_household
+        return await loader.load((self.row.id, household_id)) or ()
+
+    async def shows_exact_places(self, info: Info) -> bool:
+        """The driver, and passengers with at least one booking on this trip."""
+        is_driver = info.context.viewer.household_id == self.row.household_id
+        return is_driver or bool(await self.booked_dates(info))
+
+    @strawberry.field(description="The household that drives: name and neighbourhood.")
+    async def driver(self, info: Info) -> Neighbour:
+        return await Neighbour.load(info, self.row.household_id)
+
+    @strawberry.field(
+        description="Roughly where the trip starts: the centre of the area (about 6 km "
+        "across) holding the meeting place. The same for every trip starting in that area."
+    )
+    def approximate_origin(self) -> Location:
+        return Location.from_lnglat(lnglat_to_area_centre(self.row.origin))
+
+    @strawberry.field(description="Roughly where the trip ends, as approximateOrigin.")
+    def approximate_destination(self) -> Location:
+        return Location.from_lnglat(lnglat_to_area_centre(self.row.destination))
+
+    @strawberry.field(
+        description="The exact meeting place. Null until your household has booked a seat "
+        "(bookSeat); always shown to the driver."
+    )
+    async def pickup_point(self, info: Info) -> Location | None:
+        if not await self.shows_exact_places(info):
+            return None
+        return Location.from_lnglat(self.row.origin)
+
+    @strawberry.field(description="The exact destination; shown as pickupPoint.")
+    async def drop_off_point(self, info: Info) -> Location | None:
+        if not await self.shows_exact_places(info):
+            return None
+        return Location.from_lnglat(self.row.destination)
+
+    @strawberry.field(
+        description="The route as a GeoJSON LineString (lng/lat), if the driver gave one; "
+        "shown as pickupPoint, as it starts at the meeting place."
+    )
+    async def route(self, info: Info) -> GeoJSON | None:
+        if self.row.route_geojson is None or not await self.shows_exact_places(info):
+            return None
+        return GeoJSON(self.row.route_geojson)
+
+    @strawberry.field(
+        description="The local dates (Europe/Paris) your household booked a seat on, in order."
+    )
+    async def my_booked_dates(self, info: Info) -> list[date]:
+        return list(await self.booked_dates(info))
+
+    @strawberry.field(
+        description="Seats still free on a departure date (local, Europe/Paris). Defaults to a "
+        "one-off trip's date; null when the trip does not run that day."
+    )
+    async def seats_left(
+        self,
+        info: Info,
+        day: Annotated[
+            date | None,
+            strawberry.argument(name="date", description="Local date; see the field's text."),
+        ] = None,
+    ) -> int | None:
+        if day is None and self.row.departs_at is not None:
+            day = local_date(self.row, self.row.departs_at)
+        if day is None or departure_at(self.row, day) is None:
+            return None
+        booked = await info.context.loaders.seats_booked_by_carpool_date.load((self.row.id, day))
+        return self.row.seats_total - (booked or 0)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls,
+        *,
+        info: Info,
+        node_ids: Iterable[str],
+        required: bool = False,
+    ) -> list[Carpool | None]:
+        rows = await info.context.loaders.carpool_by_id.load_many(
+            [int(node_id) for node_id in node_ids]
+        )
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.type(description="One departure of a trip, with seats still free.")
+class CarpoolDeparture:
+    departs_at: datetime = strawberry.field(description="When it leaves.")
+    local_date: date = strawberry.field(
+        description="Its date in Europe/Paris: the `date` to pass to bookSeat."
+    )
+    seats_left: int = strawberry.field(description="Seats still free on it, at least 1.")
+
+    @classmethod
+    def from_row(cls, row: DepartureRow) -> CarpoolDeparture:
+        return cls(departs_at=row.departs_at, local_date=row.departs_on, seats_left=row.seats_left)
+
+
+@strawberry.type(description="A trip that suits you, with how far off your way it is.")
+class CarpoolMatchEdge:
+    node: Carpool
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this trip.")
+    added_distance_meters: int = strawberry.field(
+        description="How far the trip is from your points: pick-up gap + drop-off gap, in "
+        "metres on the sphere (to its ends, or to its route line when that is closer), a "
+        "stand-in for the driver's detour. Rounded: to 100 m below 2 km, to 500 m above."
+    )
+    departures: list[CarpoolDeparture] = strawberry.field(
+        description="Its departures within your window that still have a seat, in time order."
+    )
+
+
+@strawberry.type(description="Trips that suit a passenger, smallest added distance first.")
+class CarpoolMatchConnection:
+    edges: list[CarpoolMatchEdge]
+    page_info: PageInfo
+    radius_meters: int = strawberry.field(description="The radius the search used, in metres.")

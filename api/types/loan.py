@@ -1,0 +1,217 @@
+"""The Loan type, its connection, and the errors particular to loans.
+
+Privacy: the two households see each other as a name and a neighbourhood. The lender's exact
+home (`pickupLocation`) is read only for the lender, and for the borrower once the lender has
+accepted and until the item is back; nobody else ever gets it, admins included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from api.context import Context, Viewer
+from api.errors import MutationError
+from api.inputs import Location
+from api.pagination import PageInfo
+from api.types.item import Item, Lender
+from api.types.neighbourhood import Neighbourhood
+from db.queries.items import LenderRow
+from db.queries.loans import BORROWER, LENDER, LoanRow, today_in_france
+
+ADDRESS_SHARED_STATES = frozenset({"ACCEPTED", "HANDED_OVER"})
+"""States in which the borrower sees where to pick the item up."""
+
+
+@strawberry.enum(description="Where a loan stands. Terminal states: DECLINED, CANCELLED, RETURNED.")
+class LoanState(Enum):
+    REQUESTED = strawberry.enum_value(
+        "REQUESTED", description="Asked by the borrower; the lender accepts or declines it."
+    )
+    ACCEPTED = strawberry.enum_value(
+        "ACCEPTED",
+        description="Accepted by the lender: the dates are booked and the borrower sees the "
+        "pickup location.",
+    )
+    DECLINED = strawberry.enum_value("DECLINED", description="Declined by the lender.")
+    CANCELLED = strawberry.enum_value(
+        "CANCELLED", description="Cancelled by either household before the hand-over."
+    )
+    HANDED_OVER = strawberry.enum_value(
+        "HANDED_OVER",
+        description="The lender handed the item over; each side then confirms its return.",
+    )
+    RETURNED = strawberry.enum_value(
+        "RETURNED", description="Both households confirmed the item is back."
+    )
+
+
+@strawberry.enum(description="A household's side in a loan.")
+class LoanRole(Enum):
+    BORROWER = strawberry.enum_value(BORROWER, description="The household borrowing the item.")
+    LENDER = strawberry.enum_value(LENDER, description="The household lending its item.")
+
+
+@strawberry.type(
+    description="Who borrows, as the lender sees it: a household's name and neighbourhood, "
+    "never a location."
+)
+class Borrower:
+    name: str = strawberry.field(description="The borrowing household's display name.")
+    neighbourhood_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: LenderRow) -> Borrower:
+        return cls(name=row.name, neighbourhood_id=row.neighbourhood_id)
+
+    @strawberry.field(description="The neighbourhood network the borrower belongs to.")
+    async def neighbourhood(self, info: strawberry.Info[Context, None]) -> Neighbourhood:
+        row = await info.context.loaders.neighbourhood_by_id.load(self.neighbourhood_id)
+        assert row is not None, "foreign key guarantees the neighbourhood exists"
+        return Neighbourhood.from_row(row)
+
+
+@strawberry.type(
+    description="A household borrowing another's item for calendar days startsOn to endsOn, "
+    "both included. Visible only to the two households (and admins)."
+)
+class Loan(relay.Node):
+    id: relay.NodeID[int]
+    starts_on: date = strawberry.field(description="First day of the loan (Paris calendar).")
+    ends_on: date = strawberry.field(
+        description="Last day of the loan, included: the due date of the return."
+    )
+    state: LoanState = strawberry.field(description="Where the loan stands.")
+    message: str = strawberry.field(
+        description="The borrower's message to the lender; may be empty."
+    )
+    cancelled_by: LoanRole | None = strawberry.field(
+        description="Which side cancelled, when the state is CANCELLED."
+    )
+    requested_at: datetime = strawberry.field(description="When the borrower asked.")
+    accepted_at: datetime | None = strawberry.field(description="When the lender accepted.")
+    handed_over_at: datetime | None = strawberry.field(
+        description="When the lender marked the item handed over."
+    )
+    borrower_confirmed_return_at: datetime | None = strawberry.field(
+        description="When the borrower confirmed giving the item back."
+    )
+    lender_confirmed_return_at: datetime | None = strawberry.field(
+        description="When the lender confirmed having the item back."
+    )
+    row: strawberry.Private[LoanRow]
+
+    @classmethod
+    def from_row(cls, row: LoanRow) -> Loan:
+        return cls(
+            id=row.id,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            state=LoanState(row.state),
+            message=row.message,
+            cancelled_by=LoanRole(row.cancelled_by) if row.cancelled_by else None,
+            requested_at=row.created_at,
+            accepted_at=row.accepted_at,
+            handed_over_at=row.handed_over_at,
+            borrower_confirmed_return_at=row.borrower_returned_at,
+            lender_confirmed_return_at=row.lender_returned_at,
+            row=row,
+        )
+
+    @strawberry.field(
+        description="HANDED_OVER and past the due date (endsOn, Paris time), while the two "
+        "households have not both confirmed the return."
+    )
+    def overdue(self) -> bool:
+        return self.row.is_overdue(today_in_france())
+
+    @strawberry.field(description="Your household's side in this loan; null for an admin.")
+    def viewer_role(self, info: strawberry.Info[Context, None]) -> LoanRole | None:
+        side = self.row.side_of(info.context.viewer.household_id)
+        return LoanRole(side) if side else None
+
+    @strawberry.field(description="The item lent.")
+    async def item(self, info: strawberry.Info[Context, None]) -> Item:
+        row = await info.context.loaders.item_by_id.load(self.row.item_id)
+        assert row is not None, "foreign key guarantees the item exists"
+        return Item.from_row(row)
+
+    @strawberry.field(description="The lending household: a name and a neighbourhood.")
+    async def lender(self, info: strawberry.Info[Context, None]) -> Lender:
+        row = await info.context.loaders.lender_by_household_id.load(self.row.lender_household_id)
+        assert row is not None, "foreign key guarantees the household exists"
+        return Lender.from_row(row)
+
+    @strawberry.field(description="The borrowing household: a name and a neighbourhood.")
+    async def borrower(self, info: strawberry.Info[Context, None]) -> Borrower:
+        row = await info.context.loaders.lender_by_household_id.load(self.row.borrower_household_id)
+        assert row is not None, "foreign key guarantees the household exists"
+        return Borrower.from_row(row)
+
+    @strawberry.field(
+        description="Where to pick the item up: the lender's exact home (WGS 84). Shown to the "
+        "lender, and to the borrower only while the loan is ACCEPTED or HANDED_OVER; null for "
+        "anyone else and in every other state."
+    )
+    async def pickup_location(self, info: strawberry.Info[Context, None]) -> Location | None:
+        if not shows_pickup_location(info.context.viewer, self.row):
+            return None
+        row = await info.context.loaders.household_by_id.load(self.row.lender_household_id)
+        assert row is not None, "foreign key guarantees the household exists"
+        return Location.from_lnglat(row.home)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls,
+        *,
+        info: strawberry.Info[Context, None],
+        node_ids: Iterable[str],
+        required: bool = False,
+    ) -> list[Loan | None]:
+        rows = await info.context.loaders.loan_by_id.load_many(
+            [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
+        )
+        viewer = info.context.viewer
+        return [cls.from_row(row) if row and can_see_loan(viewer, row) else None for row in rows]
+
+
+def can_see_loan(viewer: Viewer, row: LoanRow) -> bool:
+    """A loan is the business of its two households; admins may look, for disputes."""
+    return viewer.is_admin or row.side_of(viewer.household_id) is not None
+
+
+def shows_pickup_location(viewer: Viewer, row: LoanRow) -> bool:
+    side = row.side_of(viewer.household_id)
+    return side == LENDER or (side == BORROWER and row.state in ADDRESS_SHARED_STATES)
+
+
+@strawberry.type(description="A loan in a list, with its cursor.")
+class LoanEdge:
+    node: Loan = strawberry.field(description="The loan.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this loan.")
+
+
+@strawberry.type(description="Loans, newest request first.")
+class LoanConnection:
+    edges: list[LoanEdge] = strawberry.field(description="This page's loans, newest first.")
+    page_info: PageInfo = strawberry.field(description="Whether more follow, and the cursors.")
+
+
+@strawberry.type(
+    description="The loan is not in a state that allows this (e.g. accepting a cancelled loan, "
+    "or confirming a return twice); nothing changed. `state` is where it stands now."
+)
+class InvalidLoanTransitionError(MutationError):
+    state: LoanState = strawberry.field(description="The loan's current state.")
+
+
+@strawberry.type(
+    description="The item is already booked (ACCEPTED or HANDED_OVER) on at least one of these "
+    "days; nothing changed. Ask for other dates."
+)
+class AlreadyBookedError(MutationError):
+    pass

@@ -1,0 +1,299 @@
+"""Live posts under load: `postCreated` to 1,000 WebSocket subscribers, against raw LISTEN.
+
+    python -m bench.subscriptions                      # the issue's figures (~2 min)
+    python -m bench.subscriptions --subscribers 100 --seconds 5   # smoke run
+
+Two scenarios, each on a fresh server process (so memory figures do not inherit the previous
+one's heap): all subscribers on one neighbourhood, and the same number spread over 100. A post
+is created every 100 ms through `createPost`; every subscriber stamps each delivery.
+
+Latency is measured from the moment the creating mutation's HTTP response arrives, as the issue
+asks. It can be slightly negative: NOTIFY is delivered when the transaction commits, which is
+before the server has serialised and sent the HTTP response. The raw baseline, a plain psycopg
+LISTEN on the same channel, receives the very same NOTIFY; since its latency from the response
+is about zero or negative, the ratio is taken from the moment the mutation was *sent*, a point
+both paths share and after which both include the same mutation work. "API − raw" is what the
+subscription path adds after PostgreSQL has delivered the notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvloop
+
+from api.settings import Settings
+from bench import live_subscribers
+from bench.live_fixtures import (
+    Member,
+    Population,
+    ServerProcess,
+    bench_database,
+    cpu_seconds,
+    database_server,
+    populate,
+    raise_open_file_limit,
+    rss_kib,
+    run_queue_wait_s,
+    running_server,
+)
+from bench.live_report import ScenarioResult, analyse, print_report
+from bench.live_traffic import Published, publish, raw_listener
+
+SETTLE_S = 3.0
+"""Pause after opening the subscriptions before reading the server's memory."""
+WARM_UP_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    subscribers: list[Member]
+    """One entry per subscription: whose token it uses and which neighbourhood it follows."""
+    authors: list[Member]
+    """Post number i is created by authors[i % len(authors)]."""
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float
+    interval_s: float
+    grace_s: float
+    compression: bool
+    py_spy: Path | None
+
+    @property
+    def posts(self) -> int:
+        return round(self.seconds / self.interval_s)
+
+
+class WorkerHandle:
+    """The subscriber process (see `bench.live_subscribers`), driven over a pipe."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipe: Connection
+        self.pipe, child = context.Pipe()
+        self.process = context.Process(target=live_subscribers.main, args=(child,), daemon=True)
+        self.process.start()
+
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
+    async def call(self, command: str, argument: dict[str, Any] | None = None) -> Any:
+        self.pipe.send((command, argument))
+        reply = await asyncio.to_thread(self.pipe.recv)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def stop(self) -> None:
+        if self.process.is_alive():
+            await self.call("exit")
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+def scenarios(population: Population, subscribers: int, which: str) -> list[Scenario]:
+    crowd, grid = population.crowd, population.grid
+    per_cell = max(subscribers // len(grid), 1)
+    every = {
+        "one": Scenario(
+            f"{subscribers:,} on 1 nbhd",
+            [crowd[i % len(crowd)] for i in range(subscribers)],
+            crowd,
+        ),
+        "spread": Scenario(
+            f"{per_cell * len(grid):,} on {len(grid)} nbhds",
+            [grid[i % len(grid)] for i in range(per_cell * len(grid))],
+            grid,
+        ),
+    }
+    return list(every.values()) if which == "both" else [every[which]]
+
+
+def server_settings(scenario: Scenario, options: Options) -> dict[str, str]:
+    """Limits raised so that they, not the code under test, cannot be what fails."""
+    return {
+        "SUBSCRIPTION_QUEUE_SIZE": str(options.posts + len(scenario.authors) + 256),
+        "WS_MAX_CONNECTIONS_PER_VIEWER": str(max(len(scenario.subscribers), 5)),
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def start_py_spy(server: ServerProcess, options: Options, name: str) -> subprocess.Popen[bytes]:
+    assert options.py_spy is not None
+    binary = shutil.which("py-spy")
+    if binary is None:
+        raise typer.BadParameter("py-spy is not installed: `pip install py-spy`")
+    options.py_spy.mkdir(parents=True, exist_ok=True)
+    output = options.py_spy / f"{name.replace(' ', '_')}.txt"
+    return subprocess.Popen(
+        [
+            binary,
+            "record",
+            "--pid",
+            str(server.pid),
+            "--nonblocking",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--duration",
+            str(round(options.seconds + 2)),
+            "-o",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def warm_up(
+    worker: WorkerHandle, server: ServerProcess, scenario: Scenario, options: Options
+) -> None:
+    """One post per neighbourhood, awaited by every subscriber: proof that all are live."""
+    wanted = Counter(member.neighbourhood_id for member in scenario.subscribers)
+    authors = {member.neighbourhood_id: member for member in scenario.authors}
+    posts = await publish(
+        server.http_url, list(authors.values()), count=len(authors), interval_s=0.01
+    )
+    expected = sum(wanted[post.neighbourhood_id] for post in posts if post.post_id)
+    got = await worker.call("await", {"count": expected, "timeout_s": WARM_UP_TIMEOUT_S})
+    if got < expected:
+        raise RuntimeError(f"warm-up: {got} of {expected} deliveries; see {server.log}")
+    await worker.call("reset")
+
+
+async def run_scenario(url: str, scenario: Scenario, options: Options, log: Path) -> ScenarioResult:
+    async with running_server(url, log, **server_settings(scenario, options)) as server:
+        worker = WorkerHandle()
+        try:
+            await asyncio.sleep(1.0)
+            rss_before = rss_kib(server.pid)
+            members = [(m.token, m.neighbourhood_gid) for m in scenario.subscribers]
+            arguments = {
+                "url": server.ws_url,
+                "members": members,
+                "compression": options.compression,
+            }
+            failures: list[str] = await worker.call("open", arguments)
+            if failures:
+                raise RuntimeError(f"subscriptions failed to open: {failures}; see {log}")
+            await asyncio.sleep(SETTLE_S)
+            rss_idle = rss_kib(server.pid)
+            async with raw_listener(url) as raw:
+                await warm_up(worker, server, scenario, options)
+                raw.reset()
+                wanted = Counter(member.neighbourhood_id for member in scenario.subscribers)
+                profiler = start_py_spy(server, options, scenario.name) if options.py_spy else None
+                cpu_server, cpu_client = cpu_seconds(server.pid), cpu_seconds(worker.pid)
+                waited = run_queue_wait_s(server.pid)
+                started = time.monotonic()
+                published: list[Published] = await publish(
+                    server.http_url,
+                    scenario.authors,
+                    count=options.posts,
+                    interval_s=options.interval_s,
+                )
+                expected = sum(wanted[p.neighbourhood_id] for p in published if p.post_id)
+                await worker.call("await", {"count": expected, "timeout_s": options.grace_s})
+                elapsed = time.monotonic() - started
+                cpu_server = cpu_seconds(server.pid) - cpu_server
+                cpu_client = cpu_seconds(worker.pid) - cpu_client
+                waited = run_queue_wait_s(server.pid) - waited
+                load = os.getloadavg()[0]
+                if profiler is not None:
+                    profiler.wait(timeout=options.seconds + 60)
+                raw_arrivals = dict(raw.arrivals)
+            collected = await worker.call("collect")
+        finally:
+            await worker.stop()
+    return analyse(
+        scenario.name,
+        subscribers=[m.neighbourhood_id for m in scenario.subscribers],
+        published=published,
+        deliveries=collected["deliveries"],
+        closed=collected["closed"],
+        errors=collected["errors"],
+        raw_arrivals=raw_arrivals,
+        idle_kib=(rss_idle - rss_before) / len(scenario.subscribers),
+        server_cpu=cpu_server / elapsed,
+        client_cpu=cpu_client / elapsed,
+        server_wait=waited / elapsed,
+        load_average=load,
+    )
+
+
+async def run_all(
+    url: str, population: Population, options: Options, subscribers: int, which: str
+) -> list[ScenarioResult]:
+    logs = Path(tempfile.mkdtemp(prefix="voisinage-bench-live-"))
+    return [
+        await run_scenario(url, scenario, options, logs / f"server-{number}.log")
+        for number, scenario in enumerate(scenarios(population, subscribers, which))
+    ]
+
+
+def main(
+    subscribers: Annotated[
+        int, typer.Option(min=1, help="WebSocket subscribers per scenario")
+    ] = 1000,
+    seconds: Annotated[float, typer.Option(min=1, help="How long posts are created")] = 30,
+    interval_ms: Annotated[int, typer.Option(min=1, help="Time between two posts")] = 100,
+    neighbourhoods: Annotated[int, typer.Option(min=1, help="Cells of the spread scenario")] = 100,
+    accounts: Annotated[
+        int, typer.Option(min=1, help="Accounts sharing the one neighbourhood")
+    ] = 10,
+    scenario: Annotated[str, typer.Option(help="one, spread or both")] = "both",
+    compression: Annotated[
+        bool, typer.Option(help="Offer permessage-deflate, as browsers do")
+    ] = True,
+    grace: Annotated[float, typer.Option(help="Seconds to wait for late deliveries")] = 30,
+    py_spy: Annotated[
+        Path | None, typer.Option(help="Profile the server into this directory")
+    ] = None,
+) -> None:
+    """Delivery latency, completeness and memory of `postCreated`, with a raw LISTEN baseline."""
+    if scenario not in {"one", "spread", "both"}:
+        raise typer.BadParameter("--scenario must be one, spread or both")
+    options = Options(seconds, interval_ms / 1000, grace, compression, py_spy)
+    open_files = raise_open_file_limit()
+    settings = Settings.from_env()
+    with database_server(settings) as server_url, bench_database(server_url) as url:
+        population = uvloop.run(
+            populate(
+                url,
+                crowd=accounts,
+                neighbourhoods=neighbourhoods,
+                resolution=settings.h3_resolution,
+            )
+        )
+        results = uvloop.run(run_all(url, population, options, subscribers, scenario))
+    print_report(
+        results,
+        posts=options.posts,
+        interval_ms=interval_ms,
+        context=f"{os.cpu_count()} CPUs, open-file limit {open_files}, "
+        f"permessage-deflate {'offered' if compression else 'off'}",
+    )
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,229 @@
+"""Garden queries: creation, lookups, waiting lists, and the nearest-first search.
+
+Searches and distances use `public_location` only (see `db.models.Garden`): for a PRIVATE garden
+that is the owner's displaced point, so no distance anyone sees is measured to a home.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon
+from sqlalchemy import Row, Select, delete, func, insert, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import Garden, GardenWaitlistEntry
+from db.queries.neighbourhoods import point_param
+from db.queries.proximity import after_pair, nearest_page, sphere_distance, within_sphere
+from geo.coords import LngLat
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GardenRow:
+    """A garden as stored. `location` and `boundary_geojson` are exact: for a PRIVATE garden
+    the API shows them to the owner household only; `public` is what anyone may see."""
+
+    id: int
+    household_id: int
+    kind: str
+    name: str
+    description: str
+    plots_total: int
+    plots_free: int
+    location: LngLat
+    public: LngLat
+    boundary_geojson: str | None
+    created_at: datetime
+
+
+GARDEN_COLUMNS = (
+    Garden.id,
+    Garden.household_id,
+    Garden.kind,
+    Garden.name,
+    Garden.description,
+    Garden.plots_total,
+    Garden.plots_free,
+    Garden.created_at,
+    func.ST_X(Garden.location).label("lng"),
+    func.ST_Y(Garden.location).label("lat"),
+    func.ST_X(Garden.public_location).label("public_lng"),
+    func.ST_Y(Garden.public_location).label("public_lat"),
+    func.ST_AsGeoJSON(Garden.boundary, 6).label("boundary_geojson"),
+)
+
+
+def to_row(row: Row[Any]) -> GardenRow:
+    m = row._mapping
+    return GardenRow(
+        id=m["id"],
+        household_id=m["household_id"],
+        kind=m["kind"],
+        name=m["name"],
+        description=m["description"],
+        plots_total=m["plots_total"],
+        plots_free=m["plots_free"],
+        created_at=m["created_at"],
+        location=LngLat(lng=m["lng"], lat=m["lat"]),
+        public=LngLat(lng=m["public_lng"], lat=m["public_lat"]),
+        boundary_geojson=m["boundary_geojson"],
+    )
+
+
+async def create_garden(
+    conn: AsyncConnection,
+    household_id: int,
+    *,
+    kind: str,
+    name: str,
+    description: str,
+    location: LngLat | None,
+    boundary: MultiPolygon | None,
+    plots_total: int,
+    plots_free: int,
+) -> GardenRow:
+    """Insert a garden at `location`, or inside `boundary` (a trigger puts the point on it)."""
+    assert (location is None) != (boundary is None), "exactly one of location and boundary"
+    shape = from_shape(boundary, srid=4326) if boundary is not None else None
+    result = await conn.execute(
+        insert(Garden)
+        .values(
+            household_id=household_id,
+            kind=kind,
+            name=name,
+            description=description,
+            location=point_param(location) if location else func.ST_PointOnSurface(shape),
+            boundary=shape,
+            plots_total=plots_total,
+            plots_free=plots_free,
+        )
+        .returning(*GARDEN_COLUMNS)
+    )
+    return to_row(result.one())
+
+
+async def gardens_by_id(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, GardenRow]:
+    if not ids:
+        return {}
+    result = await conn.execute(select(*GARDEN_COLUMNS).where(Garden.id.in_(ids)))
+    return {row.id: to_row(row) for row in result}
+
+
+def nearest_gardens_query(
+    origin: LngLat, *, limit: int, after: tuple[float, int] | None, max_distance_m: float
+) -> Select[Any]:
+    """The statement behind `nearest_gardens` (separate so that tests can EXPLAIN it): KNN on
+    the public point, `WITH TIES`, as every search of `db.queries.proximity`."""
+    distance = sphere_distance(Garden.public_location, origin)
+    conditions = [within_sphere(Garden.public_location, origin, max_distance_m)]
+    if after is not None:
+        conditions.append(after_pair(distance, Garden.id, after))
+    return (
+        select(*GARDEN_COLUMNS, distance.label("distance_m"))
+        .where(*conditions)
+        .order_by(distance)
+        .fetch(limit, with_ties=True)
+    )
+
+
+async def nearest_gardens(
+    conn: AsyncConnection,
+    origin: LngLat,
+    *,
+    limit: int,
+    after: tuple[float, int] | None,
+    max_distance_m: float,
+) -> list[tuple[GardenRow, float]]:
+    """Up to `limit` gardens within `max_distance_m` of `origin`, nearest first, with metres.
+
+    Keyset-paged on (distance_m, id) like `nearest_lenders`: the id breaks ties (a household's
+    private gardens all sit at its public point), so pages never repeat or skip.
+    """
+    statement = nearest_gardens_query(
+        origin, limit=limit, after=after, max_distance_m=max_distance_m
+    )
+    rows = [(to_row(row), float(row.distance_m)) for row in await conn.execute(statement)]
+    return nearest_page(rows, limit)
+
+
+async def garden_distance_m(conn: AsyncConnection, origin: LngLat, garden_id: int) -> float | None:
+    """Distance from `origin` to one garden (None: deleted), to resume a search after it."""
+    distance = sphere_distance(Garden.public_location, origin)
+    result = await conn.execute(select(distance).where(Garden.id == garden_id))
+    value = result.scalar_one_or_none()
+    return float(value) if value is not None else None
+
+
+async def join_waitlist(conn: AsyncConnection, garden_id: int, household_id: int) -> int:
+    """Put the household on the garden's waiting list (no-op if already on it); its position.
+
+    Joining again keeps the original place: `ON CONFLICT DO NOTHING` on (garden, household).
+    """
+    await conn.execute(
+        pg_insert(GardenWaitlistEntry)
+        .values(garden_id=garden_id, household_id=household_id)
+        .on_conflict_do_nothing(index_elements=["garden_id", "household_id"])
+    )
+    positions = await waitlist_positions(conn, [(garden_id, household_id)])
+    return positions[(garden_id, household_id)]
+
+
+async def leave_waitlist(conn: AsyncConnection, garden_id: int, household_id: int) -> bool:
+    """Take the household off the list; False when it was not on it. Those behind move up."""
+    result = await conn.execute(
+        delete(GardenWaitlistEntry)
+        .where(
+            GardenWaitlistEntry.garden_id == garden_id,
+            GardenWaitlistEntry.household_id == household_id,
+        )
+        .returning(GardenWaitlistEntry.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def waitlist_positions(
+    conn: AsyncConnection, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    """1-based positions of (garden_id, household_id) pairs by (joined_at, id); absent: not on it.
+
+    One statement for any number of pairs: a window over the lists of the gardens asked about.
+    """
+    if not keys:
+        return {}
+    entry = GardenWaitlistEntry
+    ranked = (
+        select(
+            entry.garden_id,
+            entry.household_id,
+            func.row_number()
+            .over(partition_by=entry.garden_id, order_by=(entry.joined_at, entry.id))
+            .label("position"),
+        )
+        .where(entry.garden_id.in_(sorted({garden_id for garden_id, _ in keys})))
+        .subquery()
+    )
+    result = await conn.execute(
+        select(ranked.c.garden_id, ranked.c.household_id, ranked.c.position).where(
+            tuple_(ranked.c.garden_id, ranked.c.household_id).in_(list(keys))
+        )
+    )
+    return {(int(gid), int(hid)): int(position) for gid, hid, position in result.all()}
+
+
+async def waitlist_lengths_by_garden_id(
+    conn: AsyncConnection, ids: Sequence[int]
+) -> dict[int, int]:
+    if not ids:
+        return {}
+    result = await conn.execute(
+        select(GardenWaitlistEntry.garden_id, func.count())
+        .where(GardenWaitlistEntry.garden_id.in_(ids))
+        .group_by(GardenWaitlistEntry.garden_id)
+    )
+    counts = {int(gid): int(count) for gid, count in result.all()}
+    return {gid: counts.get(gid, 0) for gid in ids}

@@ -1,0 +1,271 @@
+"""Item queries: lending, availability, lookups, and the nearest-first search `nearest_lenders`.
+
+Distances are metres on the sphere, from the origin to the lender's *public* (displaced) point,
+which the items table carries itself (see `db.models.Item`). The exact home is never read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import SEARCH_CONFIG, Household, Item
+from db.queries.neighbourhoods import point_param
+from geo.coords import LngLat
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRow:
+    """An item as lent; amounts in euro cents; no location (the API must not show one)."""
+
+    id: int
+    household_id: int
+    title: str
+    description: str
+    category: str
+    condition: str
+    terms: str
+    deposit_cents: int | None
+    price_per_day_cents: int | None
+    photo_urls: tuple[str, ...]
+    available: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LenderRow:
+    """What others may know of a lending household: its name and neighbourhood, no location."""
+
+    household_id: int
+    name: str
+    neighbourhood_id: int
+
+
+ITEM_COLUMNS = (
+    Item.id,
+    Item.household_id,
+    Item.title,
+    Item.description,
+    Item.category,
+    Item.condition,
+    Item.terms,
+    Item.deposit_cents,
+    Item.price_per_day_cents,
+    Item.photo_urls,
+    Item.available,
+    Item.created_at,
+    Item.updated_at,
+)
+
+
+def to_row(row: Any) -> ItemRow:
+    mapping = dict(row._mapping)
+    mapping["photo_urls"] = tuple(mapping["photo_urls"])
+    return ItemRow(**mapping)
+
+
+async def create_item(
+    conn: AsyncConnection,
+    household_id: int,
+    *,
+    title: str,
+    description: str,
+    category: str,
+    condition: str,
+    terms: str,
+    deposit_cents: int | None,
+    price_per_day_cents: int | None,
+    photo_urls: Sequence[str],
+) -> ItemRow:
+    """Insert an available item; a trigger copies the household's public location onto it."""
+    result = await conn.execute(
+        insert(Item)
+        .values(
+            household_id=household_id,
+            title=title,
+            description=description,
+            category=category,
+            condition=condition,
+            terms=terms,
+            deposit_cents=deposit_cents,
+            price_per_day_cents=price_per_day_cents,
+            photo_urls=list(photo_urls),
+        )
+        .returning(*ITEM_COLUMNS)
+    )
+    return to_row(result.one())
+
+
+async def set_item_availability(
+    conn: AsyncConnection, item_id: int, *, household_id: int, available: bool
+) -> ItemRow | None:
+    """Change availability of an item of `household_id` (None: no such item of theirs).
+
+    The owner is part of the WHERE clause as well as checked by the caller, so a check made on a
+    stale read can never change someone else's item.
+    """
+    result = await conn.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.household_id == household_id)
+        .values(available=available, updated_at=func.now())
+        .returning(*ITEM_COLUMNS)
+    )
+    row = result.one_or_none()
+    return to_row(row) if row else None
+
+
+async def delete_item(conn: AsyncConnection, item_id: int, *, household_id: int) -> bool:
+    """Delete an item of `household_id`; False when it has no such item."""
+    result = await conn.execute(
+        delete(Item).where(Item.id == item_id, Item.household_id == household_id).returning(Item.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def items_by_id(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ItemRow]:
+    if not ids:
+        return {}
+    result = await conn.execute(select(*ITEM_COLUMNS).where(Item.id.in_(ids)))
+    return {row.id: to_row(row) for row in result}
+
+
+async def lenders_by_household_id(
+    conn: AsyncConnection, ids: Sequence[int]
+) -> dict[int, LenderRow]:
+    """Name and neighbourhood of households; deliberately no location column at all."""
+    if not ids:
+        return {}
+    result = await conn.execute(
+        select(Household.id, Household.name, Household.neighbourhood_id).where(
+            Household.id.in_(ids)
+        )
+    )
+    return {
+        int(hid): LenderRow(household_id=int(hid), name=str(name), neighbourhood_id=int(nid))
+        for hid, name, nid in result.all()
+    }
+
+
+def item_distance(origin: LngLat) -> ColumnElement[float]:
+    """Sphere distance in metres from `origin` to the item, as the KNN operator computes it.
+
+    The same expression orders, pages and is reported, so the cursor comparison and the index
+    order can never disagree (`ST_Distance` rounds to 1e-8 m and would, on near-ties).
+    """
+    origin_geog = func.Geography(point_param(origin))
+    return func.Geography(Item.public_location).op("<->", return_type=Float)(origin_geog)
+
+
+def nearest_lenders_query(
+    origin: LngLat,
+    *,
+    category: str | None,
+    query: str | None,
+    limit: int,
+    after: tuple[float, int] | None,
+    max_distance_m: float,
+) -> Select[*tuple[Any, ...]]:
+    """The statement behind `nearest_lenders`, separate so that tests can EXPLAIN exactly it.
+
+    It orders by distance alone, `WITH TIES`: PostgreSQL walks a GiST index in KNN order only
+    when the index's `<->` is the whole ORDER BY (adding `id` turns the plan into "fetch all in
+    range, sort"). The ties make the last distance's group complete, so the caller can sort by
+    (distance, id) and cut exactly.
+    """
+    distance = item_distance(origin)
+    conditions: list[ColumnElement[bool]] = [
+        Item.available == true(),  # simplified to `available`: the partial index's predicate
+        func.ST_DWithin(
+            func.Geography(Item.public_location),
+            func.Geography(point_param(origin)),
+            float(max_distance_m),
+            False,  # on the sphere, like `<->`
+        ),
+    ]
+    if category is not None:
+        conditions.append(Item.category == category)
+    if query is not None:
+        terms = func.websearch_to_tsquery(cast(SEARCH_CONFIG, REGCONFIG), query)
+        # A query of stop words only ("le", "des") has no lexeme: ignore it rather than match none.
+        conditions.append(or_(func.numnode(terms) == 0, Item.search.op("@@")(terms)))
+    if after is not None:
+        after_distance, after_id = after
+        conditions.append(
+            or_(distance > after_distance, and_(distance == after_distance, Item.id > after_id))
+        )
+    return (
+        select(*ITEM_COLUMNS, distance.label("distance_m"))
+        .where(*conditions)
+        .order_by(distance)
+        .fetch(limit, with_ties=True)
+    )
+
+
+async def nearest_lenders(
+    conn: AsyncConnection,
+    origin: LngLat,
+    *,
+    category: str | None,
+    query: str | None,
+    limit: int,
+    after: tuple[float, int] | None,
+    max_distance_m: float,
+) -> list[tuple[ItemRow, float]]:
+    """Up to `limit` available items within `max_distance_m` of `origin`, nearest first.
+
+    Distances are metres on the sphere to the lender's public point. Keyset-paged on
+    (distance_m, id): `after` is the pair of the last item already shown; the id breaks ties (all
+    items of one household are at the same distance), so pages never repeat or skip, even when
+    items are added between pages. One index scan: the partial GiST index on
+    `public_location::geography` serves the `ST_DWithin` bound and the KNN order, stopping after
+    `limit` matches. `query` is French full-text (`websearch_to_tsquery`: quotes, `or`, `-mot`).
+    """
+    statement = nearest_lenders_query(
+        origin,
+        category=category,
+        query=query,
+        limit=limit,
+        after=after,
+        max_distance_m=max_distance_m,
+    )
+    result = await conn.execute(statement)
+    out = []
+    for row in result:
+        mapping = dict(row._mapping)
+        distance_m = float(mapping.pop("distance_m"))
+        mapping["photo_urls"] = tuple(mapping["photo_urls"])
+        out.append((ItemRow(**mapping), distance_m))
+    out.sort(key=lambda pair: (pair[1], pair[0].id))
+    return out[:limit]
+
+
+async def item_distance_m(conn: AsyncConnection, origin: LngLat, item_id: int) -> float | None:
+    """Distance from `origin` to one item (None: deleted), to resume a search after it.
+
+    Cursors carry only the item id: an exact distance inside a cursor (which anyone can decode)
+    would let a client trilaterate the lender's public point, which the API only ever shows
+    rounded.
+    """
+    result = await conn.execute(select(item_distance(origin)).where(Item.id == item_id))
+    value = result.scalar_one_or_none()
+    return float(value) if value is not None else None

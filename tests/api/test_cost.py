@@ -1,0 +1,99 @@
+"""The static cost of operations on the real schema (no database: the cost is computed, not run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from api.cost import QueryCost, operation_cost
+from api.schema import build_schema
+from api.settings import Settings
+
+SCHEMA = build_schema(Settings())._schema
+
+
+def cost(query: str, variables: dict[str, Any] | None = None) -> tuple[int, int]:
+    measured = operation_cost(
+        SCHEMA, parse(query), operation_name=None, variables=variables, proximity_cost=50
+    )
+    return measured.cost, measured.proximity_searches
+
+
+def measure(query: str) -> QueryCost:
+    return operation_cost(
+        SCHEMA, parse(query), operation_name=None, variables=None, proximity_cost=50
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "expected"),
+    [
+        ("{ __typename }", None, (1, 0)),
+        ("{ me { id email } }", None, (3, 0)),
+        # 1 + 50 (proximity) + 5 × (edges 1 + cursor 1 + node 1 + id 1): edges do not multiply again
+        (
+            "{ neighbourhoods(near: {lng: 1.99, lat: 48.85}, first: 5) "
+            "{ edges { cursor node { id } } } }",
+            None,
+            (71, 1),
+        ),
+        # without `first`: the default page of 10
+        ("{ neighbourhoods(near: {lng: 1.99, lat: 48.85}) { edges { cursor } } }", None, (71, 1)),
+        # `first` from a variable
+        (
+            "query ($n: Int) { neighbourhoods(near: {lng: 1.99, lat: 48.85}, first: $n) "
+            "{ edges { cursor } } }",
+            {"n": 100},
+            (251, 1),
+        ),
+        # aliases count again, fragments as if written out
+        (
+            "{ a: neighbourhoods(near: {lng: 1.99, lat: 48.85}, first: 1) { ...E } "
+            "b: neighbourhoods(near: {lng: 2.35, lat: 48.86}, first: 1) { ...E } } "
+            "fragment E on NeighbourhoodConnection { edges { cursor } }",
+            None,
+            (106, 2),
+        ),
+    ],
+)
+def test_cost_counts_fields_multiplies_pages_and_weighs_proximity(
+    query: str, variables: dict[str, Any] | None, expected: tuple[int, int]
+) -> None:
+    assert cost(query, variables) == expected
+
+
+def test_nested_pages_multiply() -> None:
+    query = (
+        '{ neighbourhood(id: "TmVpZ2hib3VyaG9vZDox") { posts(first: 100) '
+        "{ edges { node { comments(first: 100) { edges { node { id } } } } } } } }"
+    )
+    # 1 + 1 + 100 × (edges 1 + node 1 + comments 1 + 100 × (edges 1 + node 1 + id 1))
+    assert cost(query) == (30_302, 0)
+
+
+def test_a_fragment_spread_many_times_is_measured_in_linear_time() -> None:
+    """Fragments spreading fragments 20 levels deep stand for 2^20 fields: measured at once."""
+    levels = 20
+    fragments = " ".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    query = f"{{ ...F0 }} {fragments} fragment F{levels} on Query {{ __typename }}"
+
+    assert cost(query) == (2**levels, 0)
+
+
+def test_depth_counts_fields_on_the_longest_path_through_fragments() -> None:
+    query = (
+        '{ neighbourhood(id: "TmVpZ2hib3VyaG9vZDox") { ...P } } '
+        "fragment P on Neighbourhood { name posts { edges { node { id } } } }"
+    )
+    assert measure(query).depth == 5
+    assert measure("{ __schema { types { fields { type { ofType { name } } } } } }").depth == 0
+
+
+def test_aliases_count_again_with_each_spread_of_their_fragment() -> None:
+    query = "{ ...F ...F x: __typename } fragment F on Query { a: __typename b: __typename }"
+
+    assert measure(query).aliases == 5
