@@ -28,7 +28,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth import bearer_token, viewer_for_token
+from api.auth import api_key, bearer_token, viewer_for
 from api.context import Context
 from api.deadline import DisconnectMiddleware
 from api.limits import BodySizeLimitMiddleware
@@ -68,47 +68,52 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         self.settings = settings
         self.engine = engine
         self.broadcaster = broadcaster
-        self.connections_by_account: Counter[int] = Counter()
+        self.connections_by_viewer: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Counts each account's WebSocket connections, released when the socket closes."""
+        """Counts each viewer's WebSocket connections, released when the socket closes."""
         if scope["type"] != "websocket":
             await super().__call__(scope, receive, send)
             return
-        holder: dict[str, int] = {}
+        holder: dict[str, str] = {}
         scope.setdefault("state", {})["voisinage_ws"] = holder
         try:
             await super().__call__(scope, receive, send)
         finally:
-            account_id = holder.get("account_id")
-            if account_id is not None:
-                self.connections_by_account[account_id] -= 1
-                if self.connections_by_account[account_id] <= 0:
-                    del self.connections_by_account[account_id]
+            viewer_key = holder.get("viewer")
+            if viewer_key is not None:
+                self.connections_by_viewer[viewer_key] -= 1
+                if self.connections_by_viewer[viewer_key] <= 0:
+                    del self.connections_by_viewer[viewer_key]
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticates a WebSocket from its `connection_init` payload and applies the
-        per-account connection limit (4403 Forbidden when exceeded)."""
+        """Authenticates a WebSocket from its `connection_init` payload (`authorization`:
+        "Bearer <token>", or a partner's `apiKey`) and applies the per-viewer connection limit
+        (4403 Forbidden when exceeded)."""
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
         token = bearer_token({"authorization": raw}) if isinstance(raw, str) else None
-        context.viewer = await viewer_for_token(self.engine, token)
+        raw_key = params.get("apiKey")
+        key = api_key({"x-api-key": raw_key}) if isinstance(raw_key, str) else None
+        context.viewer = await viewer_for(self.engine, token, key)
         context.token = token
-        account_id = context.viewer.account_id
-        if account_id is not None:
-            if (
-                self.connections_by_account[account_id]
-                >= self.settings.ws_max_connections_per_viewer
-            ):
-                raise ConnectionRejectionError({"reason": "too many connections for this account"})
-            self.connections_by_account[account_id] += 1
-            holder = (
-                context.request_scope.get("state", {}).get("voisinage_ws")
-                if context.request_scope
-                else None
-            )
-            if isinstance(holder, dict):
-                holder["account_id"] = account_id
+        viewer = context.viewer
+        if viewer.account_id is not None:
+            viewer_key = f"account:{viewer.account_id}"
+        elif viewer.partner_key_id is not None:
+            viewer_key = f"partner:{viewer.partner_key_id}"
+        else:
+            return UNSET  # type: ignore[no-any-return]
+        if self.connections_by_viewer[viewer_key] >= self.settings.ws_max_connections_per_viewer:
+            raise ConnectionRejectionError({"reason": "too many connections for this viewer"})
+        self.connections_by_viewer[viewer_key] += 1
+        holder = (
+            context.request_scope.get("state", {}).get("voisinage_ws")
+            if context.request_scope
+            else None
+        )
+        if isinstance(holder, dict):
+            holder["viewer"] = viewer_key
         return UNSET  # type: ignore[no-any-return]
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -119,7 +124,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             engine=self.engine,
             request_id=state.request_id if isinstance(state, RequestState) else "-",
             request_state=state if isinstance(state, RequestState) else None,
-            viewer=await viewer_for_token(self.engine, token),
+            viewer=await viewer_for(self.engine, token, api_key(request.headers)),
             token=token,
             broadcaster=self.broadcaster,
             request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,

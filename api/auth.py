@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.context import Viewer
-from db.queries import accounts
+from db.queries import accounts, partners
 
 
 def new_token() -> str:
@@ -27,6 +27,34 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     if scheme.lower() != "bearer" or not token or len(token) > 200 or not token.isascii():
         return None
     return token
+
+
+def api_key(headers: Mapping[str, str]) -> str | None:
+    """A partner's `X-API-Key` header, if well-formed."""
+    value = headers.get("x-api-key", "").strip()
+    if not value or len(value) > 200 or not value.isascii():
+        return None
+    return value
+
+
+async def viewer_for(engine: AsyncEngine, token: str | None, key: str | None) -> Viewer:
+    """The viewer behind a bearer token and/or a partner key; anonymous for unknown ones.
+
+    A bearer token decides who acts; a partner key alone reads what its grant allows.
+    """
+    viewer = await viewer_for_token(engine, token)
+    if key is None or not viewer.is_anonymous:
+        return viewer
+    async with engine.connect() as conn:
+        grant = await partners.partner_for_secret(conn, key)
+    if grant is None:
+        return viewer
+    return Viewer(
+        partner_key_id=grant.key_id,
+        partner_scopes=grant.scopes,
+        partner_neighbourhoods=grant.neighbourhood_ids,
+        partner_safelist_only=grant.safelist_only,
+    )
 
 
 async def viewer_for_token(engine: AsyncEngine, token: str | None) -> Viewer:

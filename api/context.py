@@ -38,6 +38,11 @@ class Viewer:
     neighbourhood_id: int | None = None
     is_admin: bool = False
     ambassador_of: frozenset[int] = frozenset()
+    partner_key_id: int | None = None
+    """Set when the caller is a partner app (X-API-Key); partners read, they never write."""
+    partner_scopes: frozenset[str] = frozenset()
+    partner_neighbourhoods: frozenset[int] = frozenset()
+    partner_safelist_only: bool = False
 
     @property
     def is_anonymous(self) -> bool:
@@ -50,8 +55,24 @@ class Viewer:
         return self.is_admin or neighbourhood_id in self.ambassador_of
 
     def can_read(self, neighbourhood_id: int) -> bool:
-        """Members' content of a neighbourhood (posts, members, live feed): its members, admins."""
-        return self.is_admin or self.is_member_of(neighbourhood_id)
+        """Members' content of a neighbourhood (posts, members, live feed): its members, its
+        ambassadors, admins, and partner keys granted it with the READ_NEIGHBOURHOODS scope."""
+        return (
+            self.is_admin
+            or self.is_member_of(neighbourhood_id)
+            or neighbourhood_id in self.ambassador_of
+            or (
+                "READ_NEIGHBOURHOODS" in self.partner_scopes
+                and neighbourhood_id in self.partner_neighbourhoods
+            )
+        )
+
+    def can_read_aggregates(self, neighbourhood_id: int) -> bool:
+        """Monthly figures, not people: readers above, and partners with READ_AGGREGATES."""
+        return self.can_read(neighbourhood_id) or (
+            "READ_AGGREGATES" in self.partner_scopes
+            and neighbourhood_id in self.partner_neighbourhoods
+        )
 
 
 def batch(

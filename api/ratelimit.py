@@ -110,13 +110,17 @@ def rate_limited(retry_after_s: float, what: str) -> GraphQLError:
 
 
 def client_keys(context: object) -> list[str]:
-    """`address:<ip>` always, plus `account:<id>` when signed in."""
+    """`address:<ip>` always, plus `account:<id>` when signed in, `partner:<id>` for a key."""
     state = getattr(context, "request_state", None)
     address = getattr(state, "client_address", None) or "unknown"
     keys = [f"address:{address}"]
-    account_id = getattr(getattr(context, "viewer", None), "account_id", None)
+    viewer = getattr(context, "viewer", None)
+    account_id = getattr(viewer, "account_id", None)
     if account_id is not None:
         keys.append(f"account:{account_id}")
+    partner_key_id = getattr(viewer, "partner_key_id", None)
+    if partner_key_id is not None:
+        keys.append(f"partner:{partner_key_id}")
     return keys
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import (
     MaxTokensLimiter,
@@ -13,6 +14,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from api.errors import ErrorCode, MaskUnexpectedErrors, UserError
 from api.guards import ReportingParserCache, operation_guards
@@ -23,6 +25,7 @@ from api.resolvers.gardens import GardenMutation, GardenQuery
 from api.resolvers.items import ItemMutation, ItemQuery
 from api.resolvers.loans import LoanMutation, LoanQuery
 from api.resolvers.neighbourhoods import NeighbourhoodMutation, NeighbourhoodQuery
+from api.resolvers.partners import PartnerMutation, PartnerQuery
 from api.resolvers.posts import PostMutation, PostQuery
 from api.resolvers.skills import SkillMutation, SkillQuery
 from api.resolvers.subscriptions import Subscription
@@ -41,6 +44,7 @@ from api.types.skill import Skill
 @strawberry.type(description="Read the neighbourhood networks and what is shared in them.")
 class Query(
     AccountQuery,
+    PartnerQuery,
     NeighbourhoodQuery,
     ItemQuery,
     PostQuery,
@@ -62,6 +66,7 @@ class Query(
 @strawberry.type(description="Change data. Expected failures come back as error types.")
 class Mutation(
     AccountMutation,
+    PartnerMutation,
     NeighbourhoodMutation,
     ItemMutation,
     PostMutation,
@@ -71,6 +76,16 @@ class Mutation(
     CarpoolMutation,
 ):
     pass
+
+
+class VoisinageSchema(strawberry.Schema):
+    """Strawberry's schema without its default error logging: expected errors are not worth a
+    traceback, and unexpected ones are logged once, with the request ID, by MaskUnexpectedErrors."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
 
 
 def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
@@ -85,7 +100,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
     ]
     if metrics is not None:
         extensions.append(partial(OperationMetrics, metrics))
-    return strawberry.Schema(
+    return VoisinageSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

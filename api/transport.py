@@ -34,6 +34,7 @@ from api.context import Context
 from api.deadline import TIMEOUT
 from api.errors import INTERNAL_MESSAGE, ErrorCode, UserError, input_error_message, root_cause
 from api.ratelimit import RATE_LIMITED
+from db.queries import partners as partner_queries
 
 log = logging.getLogger("voisinage.http")
 
@@ -108,6 +109,54 @@ def retry_after_s(errors: list[GraphQLError]) -> int | None:
         if (error.extensions or {}).get("code") == RATE_LIMITED
     ]
     return max(waits) if waits else None
+
+
+def persisted_error(code: str, message: str) -> ExecutionResult:
+    """Answered as a request error (no `data`), with Apollo's codes for persisted queries."""
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
+
+
+async def resolve_persisted_operation(
+    context: Context, request_data: GraphQLRequestData
+) -> GraphQLRequestData | ExecutionResult:
+    """Swap a registered operation's hash for its document; enforce a key's safelist.
+
+    Operations are registered per partner key (`registerPersistedOperation`): a hash means
+    something only together with the key that registered it.
+    """
+    viewer = context.viewer
+    extensions = request_data.extensions if isinstance(request_data.extensions, dict) else {}
+    persisted = extensions.get("persistedQuery")
+    sha256: str | None = None
+    if isinstance(persisted, dict) and isinstance(persisted.get("sha256Hash"), str):
+        sha256 = persisted["sha256Hash"].lower()
+    elif viewer.partner_safelist_only and request_data.query is not None:
+        sha256 = partner_queries.document_sha256(request_data.query)
+    if sha256 is None:
+        return request_data
+    if viewer.partner_key_id is None:
+        return persisted_error(
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+            "Persisted operations belong to a partner key: send its X-API-Key header.",
+        )
+    async with context.engine.connect() as conn:
+        document = await partner_queries.persisted_document(conn, viewer.partner_key_id, sha256)
+    if document is None:
+        if viewer.partner_safelist_only and not isinstance(persisted, dict):
+            return persisted_error(
+                "PERSISTED_QUERY_REQUIRED",
+                "This key accepts registered operations only: ask an administrator to register it.",
+            )
+        return persisted_error(
+            "PERSISTED_QUERY_NOT_FOUND", "No operation with this hash is registered for your key."
+        )
+    return GraphQLRequestData(
+        query=document,
+        variables=request_data.variables,
+        operation_name=request_data.operation_name,
+        extensions=request_data.extensions,
+        protocol=request_data.protocol,
+    )
 
 
 class GraphQLOverHTTP(GraphQL[Context, None]):
@@ -188,6 +237,10 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        persisted = await resolve_persisted_operation(context, request_data)
+        if isinstance(persisted, ExecutionResult):
+            return persisted
+        request_data = persisted
         method = request_adapter.method
         allowed = (
             {OperationType.QUERY}

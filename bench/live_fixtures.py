@@ -265,14 +265,6 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far, in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def run_queue_wait_s(pid: int) -> float:
     """Time the process's main thread (the event loop) spent runnable but waiting for a CPU, in
     seconds (second field of /proc/<pid>/schedstat): what other load on the machine cost it."""

@@ -1,26 +1,28 @@
 """Live posts under load: `postCreated` to 1,000 WebSocket subscribers, against raw LISTEN.
 
-    python -m bench.subscriptions                      # the issue's figures (~2 min)
-    python -m bench.subscriptions --subscribers 100 --seconds 5   # smoke run
+    python -m bench subscriptions                                  # with the other benchmarks
+    python -m bench.subscriptions                                  # alone: the issue's figures
+    python -m bench.subscriptions --subscribers 100 --seconds 5    # smoke run
 
 Two scenarios, each on a fresh server process (so memory figures do not inherit the previous
 one's heap): all subscribers on one neighbourhood, and the same number spread over 100. A post
-is created every 100 ms through `createPost`; every subscriber stamps each delivery.
+is created every 100 ms through `createPost`; every subscriber stamps each delivery. It runs in
+a database of its own, `voisinage_bench_live`, recreated each time on the benchmarks' server.
 
 Latency is measured from the moment the creating mutation's HTTP response arrives, as the issue
-asks. It can be slightly negative: NOTIFY is delivered when the transaction commits, which is
-before the server has serialised and sent the HTTP response. The raw baseline, a plain psycopg
-LISTEN on the same channel, receives the very same NOTIFY; since its latency from the response
-is about zero or negative, the ratio is taken from the moment the mutation was *sent*, a point
-both paths share and after which both include the same mutation work. "API − raw" is what the
-subscription path adds after PostgreSQL has delivered the notification.
+asks. It can be negative: NOTIFY is delivered when the transaction commits, before the server
+has serialised and sent the HTTP response. The raw baseline, a plain psycopg LISTEN on the same
+channel, receives the very same NOTIFY. Its latency from the response is about zero or
+negative, so the ratio is taken from the moment the mutation was *sent*, a point both paths
+share and after which both include the same mutation work; "after the raw NOTIFY" is what the
+subscription path adds once PostgreSQL has delivered the notification.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +35,8 @@ from typing import Annotated, Any
 
 import typer
 import uvloop
+from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from api.settings import Settings
 from bench import live_subscribers
@@ -41,7 +45,6 @@ from bench.live_fixtures import (
     Population,
     ServerProcess,
     bench_database,
-    cpu_seconds,
     database_server,
     populate,
     raise_open_file_limit,
@@ -49,12 +52,14 @@ from bench.live_fixtures import (
     run_queue_wait_s,
     running_server,
 )
-from bench.live_report import ScenarioResult, analyse, print_report
+from bench.live_report import Machine, ScenarioResult, analyse, print_report
 from bench.live_traffic import Published, publish, raw_listener
+from bench.results import process_cpu_s
 
 SETTLE_S = 3.0
 """Pause after opening the subscriptions before reading the server's memory."""
 WARM_UP_TIMEOUT_S = 60.0
+SCENARIOS = ("one", "spread", "both")
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,20 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Options:
-    seconds: float
-    interval_s: float
-    grace_s: float
-    compression: bool
-    py_spy: Path | None
+    subscribers: int = 1000
+    seconds: float = 30.0
+    interval_ms: int = 100
+    neighbourhoods: int = 100
+    accounts: int = 10
+    """Accounts sharing the one neighbourhood (each may hold many connections)."""
+    scenario: str = "both"
+    compression: bool = True
+    grace_s: float = 30.0
+    py_spy: Path | None = None
+
+    @property
+    def interval_s(self) -> float:
+        return self.interval_ms / 1000
 
     @property
     def posts(self) -> int:
@@ -109,8 +123,8 @@ class WorkerHandle:
             self.process.kill()
 
 
-def scenarios(population: Population, subscribers: int, which: str) -> list[Scenario]:
-    crowd, grid = population.crowd, population.grid
+def scenarios(population: Population, options: Options) -> list[Scenario]:
+    crowd, grid, subscribers = population.crowd, population.grid, options.subscribers
     per_cell = max(subscribers // len(grid), 1)
     every = {
         "one": Scenario(
@@ -124,7 +138,7 @@ def scenarios(population: Population, subscribers: int, which: str) -> list[Scen
             grid,
         ),
     }
-    return list(every.values()) if which == "both" else [every[which]]
+    return list(every.values()) if options.scenario == "both" else [every[options.scenario]]
 
 
 def server_settings(scenario: Scenario, options: Options) -> dict[str, str]:
@@ -143,7 +157,7 @@ def start_py_spy(server: ServerProcess, options: Options, name: str) -> subproce
     if binary is None:
         raise typer.BadParameter("py-spy is not installed: `pip install py-spy`")
     options.py_spy.mkdir(parents=True, exist_ok=True)
-    output = options.py_spy / f"{name.replace(' ', '_')}.txt"
+    output = options.py_spy / f"{re.sub(r'[^0-9A-Za-z]+', '_', name)}.txt"
     return subprocess.Popen(
         [
             binary,
@@ -203,9 +217,7 @@ async def run_scenario(url: str, scenario: Scenario, options: Options, log: Path
                 raw.reset()
                 wanted = Counter(member.neighbourhood_id for member in scenario.subscribers)
                 profiler = start_py_spy(server, options, scenario.name) if options.py_spy else None
-                cpu_server, cpu_client = cpu_seconds(server.pid), cpu_seconds(worker.pid)
-                waited = run_queue_wait_s(server.pid)
-                started = time.monotonic()
+                before = machine_counters(server.pid, worker.pid)
                 published: list[Published] = await publish(
                     server.http_url,
                     scenario.authors,
@@ -214,11 +226,7 @@ async def run_scenario(url: str, scenario: Scenario, options: Options, log: Path
                 )
                 expected = sum(wanted[p.neighbourhood_id] for p in published if p.post_id)
                 await worker.call("await", {"count": expected, "timeout_s": options.grace_s})
-                elapsed = time.monotonic() - started
-                cpu_server = cpu_seconds(server.pid) - cpu_server
-                cpu_client = cpu_seconds(worker.pid) - cpu_client
-                waited = run_queue_wait_s(server.pid) - waited
-                load = os.getloadavg()[0]
+                after = machine_counters(server.pid, worker.pid)
                 if profiler is not None:
                     profiler.wait(timeout=options.seconds + 60)
                 raw_arrivals = dict(raw.arrivals)
@@ -234,65 +242,101 @@ async def run_scenario(url: str, scenario: Scenario, options: Options, log: Path
         errors=collected["errors"],
         raw_arrivals=raw_arrivals,
         idle_kib=(rss_idle - rss_before) / len(scenario.subscribers),
-        server_cpu=cpu_server / elapsed,
-        client_cpu=cpu_client / elapsed,
-        server_wait=waited / elapsed,
-        load_average=load,
+        machine=Machine(*(b - a for a, b in zip(before, after, strict=True))),
     )
 
 
-async def run_all(
-    url: str, population: Population, options: Options, subscribers: int, which: str
-) -> list[ScenarioResult]:
+def machine_counters(server_pid: int, worker_pid: int) -> tuple[float, float, float, float]:
+    """(server CPU, server run-queue wait, subscribers' CPU, wall clock), in seconds."""
+    return (
+        process_cpu_s(server_pid) or 0.0,
+        run_queue_wait_s(server_pid),
+        process_cpu_s(worker_pid) or 0.0,
+        time.monotonic(),
+    )
+
+
+async def run_all(url: str, population: Population, options: Options) -> list[ScenarioResult]:
     logs = Path(tempfile.mkdtemp(prefix="voisinage-bench-live-"))
     return [
         await run_scenario(url, scenario, options, logs / f"server-{number}.log")
-        for number, scenario in enumerate(scenarios(population, subscribers, which))
+        for number, scenario in enumerate(scenarios(population, options))
     ]
+
+
+def measure(server_url: str, console: Console, settings: Settings, options: Options) -> None:
+    """Both scenarios in `voisinage_bench_live` on the server of `server_url`, then the tables."""
+    raise_open_file_limit()
+    with bench_database(server_url) as url:
+        console.print(
+            f"live posts: {options.subscribers:,} WebSocket subscribers per scenario, "
+            f"{options.posts} posts over {options.seconds:g} s…"
+        )
+        population = uvloop.run(
+            populate(
+                url,
+                crowd=options.accounts,
+                neighbourhoods=options.neighbourhoods,
+                resolution=settings.h3_resolution,
+            )
+        )
+        results = uvloop.run(run_all(url, population, options))
+    print_report(console, results, posts=options.posts, interval_ms=options.interval_ms)
+
+
+def run(url: str, console: Console, settings: Settings) -> None:
+    """`python -m bench subscriptions`: full size, on the server of the benchmarks' database."""
+    server_url = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    measure(server_url, console, settings, Options())
 
 
 def main(
     subscribers: Annotated[
         int, typer.Option(min=1, help="WebSocket subscribers per scenario")
-    ] = 1000,
-    seconds: Annotated[float, typer.Option(min=1, help="How long posts are created")] = 30,
-    interval_ms: Annotated[int, typer.Option(min=1, help="Time between two posts")] = 100,
-    neighbourhoods: Annotated[int, typer.Option(min=1, help="Cells of the spread scenario")] = 100,
+    ] = Options.subscribers,
+    seconds: Annotated[
+        float, typer.Option(min=1, help="How long posts are created")
+    ] = Options.seconds,
+    interval_ms: Annotated[
+        int, typer.Option(min=1, help="Time between two posts")
+    ] = Options.interval_ms,
+    neighbourhoods: Annotated[
+        int, typer.Option(min=1, help="Neighbourhoods of the spread scenario")
+    ] = Options.neighbourhoods,
     accounts: Annotated[
         int, typer.Option(min=1, help="Accounts sharing the one neighbourhood")
-    ] = 10,
-    scenario: Annotated[str, typer.Option(help="one, spread or both")] = "both",
+    ] = Options.accounts,
+    scenario: Annotated[str, typer.Option(help="one, spread or both")] = Options.scenario,
     compression: Annotated[
         bool, typer.Option(help="Offer permessage-deflate, as browsers do")
-    ] = True,
-    grace: Annotated[float, typer.Option(help="Seconds to wait for late deliveries")] = 30,
+    ] = Options.compression,
+    grace: Annotated[
+        float, typer.Option(help="Seconds to wait for late deliveries")
+    ] = Options.grace_s,
     py_spy: Annotated[
-        Path | None, typer.Option(help="Profile the server into this directory")
+        Path | None, typer.Option(help="Profile the server with py-spy into this directory")
     ] = None,
 ) -> None:
     """Delivery latency, completeness and memory of `postCreated`, with a raw LISTEN baseline."""
-    if scenario not in {"one", "spread", "both"}:
-        raise typer.BadParameter("--scenario must be one, spread or both")
-    options = Options(seconds, interval_ms / 1000, grace, compression, py_spy)
-    open_files = raise_open_file_limit()
-    settings = Settings.from_env()
-    with database_server(settings) as server_url, bench_database(server_url) as url:
-        population = uvloop.run(
-            populate(
-                url,
-                crowd=accounts,
-                neighbourhoods=neighbourhoods,
-                resolution=settings.h3_resolution,
-            )
-        )
-        results = uvloop.run(run_all(url, population, options, subscribers, scenario))
-    print_report(
-        results,
-        posts=options.posts,
-        interval_ms=interval_ms,
-        context=f"{os.cpu_count()} CPUs, open-file limit {open_files}, "
-        f"permessage-deflate {'offered' if compression else 'off'}",
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"--scenario must be one of {', '.join(SCENARIOS)}")
+    options = Options(
+        subscribers,
+        seconds,
+        interval_ms,
+        neighbourhoods,
+        accounts,
+        scenario,
+        compression,
+        grace,
+        py_spy,
     )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
+    settings = Settings.from_env()
+    with database_server(settings) as server_url:
+        measure(server_url, console, settings, options)
 
 
 if __name__ == "__main__":

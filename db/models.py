@@ -614,3 +614,57 @@ class CarpoolBooking(Base):
         BigInteger, ForeignKey("households.id", ondelete="CASCADE")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+PARTNER_SCOPES = ("READ_PUBLIC", "READ_NEIGHBOURHOODS", "READ_AGGREGATES")
+
+
+class PartnerKey(Base):
+    """A partner app's key (town hall, association). Only SHA-256 digests of secrets are kept;
+    during a rotation the previous secret stays valid until `previous_valid_until`."""
+
+    __tablename__ = "partner_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    previous_secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    territory: Mapped[object | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)
+    )
+    safelist_only: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerKeyNeighbourhood(Base):
+    __tablename__ = "partner_key_neighbourhoods"
+
+    key_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("partner_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    neighbourhood_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("neighbourhoods.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class PersistedOperation(Base):
+    """A GraphQL document registered for a partner, sent by its SHA-256 instead of its text."""
+
+    __tablename__ = "persisted_operations"
+
+    key_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("partner_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

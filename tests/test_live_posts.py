@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import json
 import os
 import tempfile
@@ -258,3 +259,48 @@ async def test_a_subscription_survives_a_database_restart(
         finally:
             await ws.close()
     assert [item["id"] for item in received] == [during, later]
+
+
+NOTIFICATIONS = "subscription { notificationReceived { kind subject message } }"
+CREATE_ITEM = """mutation { createItem(input: {title: "Perceuse", category: TOOLS, condition: GOOD,
+  terms: FREE}) { ... on CreateItemSuccess { item { id } } } }"""
+REQUEST_LOAN = """mutation ($item: ID!, $from: Date!, $to: Date!) {
+  requestLoan(itemId: $item, startsOn: $from, endsOn: $to) { __typename ... on LoanChanged { loan { id } } } }"""
+
+
+async def test_a_lender_hears_of_a_loan_request_live(servers: tuple[Server, Server]) -> None:
+    a, b = servers
+    lender, _ = await neighbour(a, "Prêteur")
+    borrower, _ = await neighbour(a, "Emprunteur", lng=1.991, lat=48.851)
+    item = (await graphql(a, CREATE_ITEM, {}, lender))["createItem"]["item"]["id"]
+    ws = await connect(b.ws_url, subprotocols=[GRAPHQL_TRANSPORT_WS])
+    try:
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"authorization": f"Bearer {lender}"}}
+            )
+        )
+        assert (await receive_json(ws))["type"] == "connection_ack"
+        await ws.send(
+            json.dumps({"id": "n", "type": "subscribe", "payload": {"query": NOTIFICATIONS}})
+        )
+        await asyncio.sleep(0.3)
+        today = datetime.date.today()
+        requested = await graphql(
+            a,
+            REQUEST_LOAN,
+            {
+                "item": item,
+                "from": str(today + datetime.timedelta(days=2)),
+                "to": str(today + datetime.timedelta(days=4)),
+            },
+            borrower,
+        )
+        message = await receive_json(ws, timeout=10)
+    finally:
+        await ws.close()
+    loan_id = requested["requestLoan"]["loan"]["id"]
+    notification = message["payload"]["data"]["notificationReceived"]
+    assert notification["kind"] == "LOAN_REQUESTED"
+    assert notification["subject"] == loan_id
+    assert "emprunter" in notification["message"]

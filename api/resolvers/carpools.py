@@ -42,6 +42,7 @@ from db.queries import carpool_matches as match_queries
 from db.queries import carpools as carpool_queries
 from db.queries.carpool_matches import MatchRequest
 from db.queries.carpools import BookingOutcome
+from db.queries.events import notify_household
 from geo.distance import round_distance_m
 
 Info = strawberry.Info[Context, None]
@@ -232,6 +233,15 @@ class CarpoolMutation:
             outcome, seats_left = await carpool_queries.book_seat(
                 conn, row.id, viewer.household_id, departs_on
             )
+            if outcome is BookingOutcome.BOOKED:  # the driver hears of it when this commits
+                await notify_household(
+                    conn,
+                    row.household_id,
+                    kind="SEAT_BOOKED",
+                    subject_type="Carpool",
+                    subject_id=row.id,
+                    message=f"Une place est réservée dans votre covoiturage du {departs_on:%d/%m}.",
+                )
         if outcome is BookingOutcome.ALREADY_BOOKED:
             return ValidationError(
                 code=ErrorCode.ALREADY_BOOKED,

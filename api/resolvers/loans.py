@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry import relay
 
 from api.context import Context, Viewer
@@ -37,6 +38,7 @@ from api.types.loan import (
 from api.validation import clean_text
 from db.models import MAX_LOAN_DAYS
 from db.queries import loans as loan_queries
+from db.queries.events import notify_household
 from db.queries.loans import LoanRow, Refusal, Refused, Transition, today_in_france
 
 Info = strawberry.Info[Context, None]
@@ -188,6 +190,8 @@ class LoanMutation:
                 ends_on=ends_on,
                 message=text,
             )
+            if isinstance(outcome, LoanRow):
+                await notify_other_party(conn, outcome, "LOAN_REQUESTED", viewer.household_id)
         if isinstance(outcome, LoanRow):
             return LoanChanged(loan=Loan.from_row(outcome))
         return request_refusal(outcome)
@@ -247,9 +251,51 @@ async def apply_transition(
             outcome = await loan_queries.transition_loan(
                 conn, loan_id, transition, household_id=viewer.household_id
             )
+            kind = NOTIFICATION_KINDS.get(transition.verb)
+            completed = transition is not loan_queries.CONFIRM_RETURN or (
+                isinstance(outcome, LoanRow) and outcome.state == "RETURNED"
+            )
+            if isinstance(outcome, LoanRow) and kind is not None and completed:
+                await notify_other_party(conn, outcome, kind, viewer.household_id)
     if isinstance(outcome, LoanRow):
         return LoanChanged(loan=Loan.from_row(outcome))
     return transition_refusal(outcome, transition, viewer)
+
+
+NOTIFICATION_KINDS = {
+    loan_queries.ACCEPT.verb: "LOAN_ACCEPTED",
+    loan_queries.DECLINE.verb: "LOAN_DECLINED",
+    loan_queries.CANCEL.verb: "LOAN_CANCELLED",
+    loan_queries.HAND_OVER.verb: "LOAN_HANDED_OVER",
+    loan_queries.CONFIRM_RETURN.verb: "LOAN_RETURNED",
+}
+NOTIFICATION_MESSAGES = {
+    "LOAN_REQUESTED": "Un voisin demande à emprunter votre objet.",
+    "LOAN_ACCEPTED": "Votre demande d'emprunt est acceptée : l'adresse de retrait est visible.",
+    "LOAN_DECLINED": "Votre demande d'emprunt n'a pas pu être acceptée.",
+    "LOAN_CANCELLED": "Un emprunt a été annulé.",
+    "LOAN_HANDED_OVER": "L'objet vous a été remis : bon emprunt !",
+    "LOAN_RETURNED": "Le retour de l'objet est confirmé des deux côtés. Merci !",
+}
+
+
+async def notify_other_party(
+    conn: AsyncConnection, loan: LoanRow, kind: str, actor_household_id: int
+) -> None:
+    """Tell the other household, live (delivered when the transaction commits)."""
+    other = (
+        loan.lender_household_id
+        if actor_household_id == loan.borrower_household_id
+        else loan.borrower_household_id
+    )
+    await notify_household(
+        conn,
+        other,
+        kind=kind,
+        subject_type="Loan",
+        subject_id=loan.id,
+        message=NOTIFICATION_MESSAGES[kind],
+    )
 
 
 def unbooked(

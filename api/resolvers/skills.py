@@ -97,10 +97,10 @@ class SkillQuery:
         ] = None,
     ) -> SkillConnection:
         viewer = info.context.viewer
-        if viewer.account_id is None:
+        if viewer.account_id is None and viewer.partner_key_id is None:
             raise UserError(ErrorCode.UNAUTHENTICATED, unauthenticated().message)
         nid = decode_node_id(neighbourhood_id, "Neighbourhood", argument="neighbourhoodId")
-        if not (viewer.is_admin or viewer.is_member_of(nid)):
+        if not viewer.can_read(nid):
             raise UserError(
                 ErrorCode.NOT_A_MEMBER,
                 "Only members of this neighbourhood see the skills offered in it.",

@@ -65,9 +65,6 @@ class Household(relay.Node):
 
 
 def can_see_household(viewer: Viewer, row: HouseholdRow) -> bool:
-    """Households are visible to themselves, their neighbours and admins, to nobody else."""
-    return (
-        viewer.is_admin
-        or viewer.household_id == row.id
-        or viewer.is_member_of(row.neighbourhood_id)
-    )
+    """Households are visible to themselves and to whoever reads their neighbourhood (its
+    members, ambassadors, admins, granted partners), to nobody else."""
+    return viewer.household_id == row.id or viewer.can_read(row.neighbourhood_id)

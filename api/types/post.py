@@ -52,8 +52,9 @@ class PostKind(Enum):
 
 
 def can_read_feed(viewer: Viewer, neighbourhood_id: int) -> bool:
-    """Members of the neighbourhood, its ambassadors and admins read its posts; nobody else."""
-    return viewer.is_member_of(neighbourhood_id) or viewer.can_moderate(neighbourhood_id)
+    """Members of the neighbourhood, its ambassadors, admins and granted partner keys read its
+    posts; nobody else."""
+    return viewer.can_read(neighbourhood_id)
 
 
 def can_read_post(viewer: Viewer, row: PostRow) -> bool:
@@ -64,7 +65,9 @@ def can_read_post(viewer: Viewer, row: PostRow) -> bool:
 
 
 def require_feed_reader(viewer: Viewer, neighbourhood_id: int) -> None:
-    if viewer.is_anonymous:
+    if can_read_feed(viewer, neighbourhood_id):
+        return
+    if viewer.is_anonymous and viewer.partner_key_id is None:
         raise UserError(ErrorCode.UNAUTHENTICATED, "Sign in to read a neighbourhood's posts.")
     if not can_read_feed(viewer, neighbourhood_id):
         raise UserError(

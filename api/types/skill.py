@@ -74,11 +74,7 @@ class Skill(relay.Node):
 
 def can_see_skill(viewer: Viewer, row: SkillRow) -> bool:
     """Members of the household's neighbourhood, the household itself, and admins."""
-    return (
-        viewer.is_admin
-        or viewer.household_id == row.household_id
-        or viewer.is_member_of(row.neighbourhood_id)
-    )
+    return viewer.household_id == row.household_id or viewer.can_read(row.neighbourhood_id)
 
 
 @strawberry.type(description="A skill in a list, with its cursor.")

@@ -1,0 +1,84 @@
+"""Partner API keys as admins see them, and the aggregate figures partners may read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from db.queries.partners import PartnerKeyRow
+from db.queries.stats import MonthFigures
+
+
+@strawberry.enum(description="What a partner key may read.")
+class PartnerScope(Enum):
+    READ_PUBLIC = strawberry.enum_value(
+        "READ_PUBLIC", description="Public data: searches, neighbourhoods, live posts near a point."
+    )
+    READ_NEIGHBOURHOODS = strawberry.enum_value(
+        "READ_NEIGHBOURHOODS",
+        description="Members' content (posts, households, skills, live feed) of the granted "
+        "neighbourhoods and of those in the key's territory; read-only.",
+    )
+    READ_AGGREGATES = strawberry.enum_value(
+        "READ_AGGREGATES",
+        description="Monthly figures (new households, posts, loans) of those neighbourhoods, "
+        "not people.",
+    )
+
+
+@strawberry.type(description="A partner app's key (the secret itself is shown only once).")
+class PartnerKey:
+    id: relay.GlobalID
+    name: str
+    scopes: list[PartnerScope]
+    safelist_only: bool = strawberry.field(
+        description="Only registered (persisted) operations are accepted from this key."
+    )
+    has_territory: bool
+    created_at: datetime
+    revoked_at: datetime | None
+    previous_secret_valid_until: datetime | None = strawberry.field(
+        description="After a rotation, the old secret keeps working until then."
+    )
+
+    @classmethod
+    def from_row(cls, row: PartnerKeyRow) -> PartnerKey:
+        return cls(
+            id=relay.GlobalID("PartnerKey", str(row.id)),
+            name=row.name,
+            scopes=[PartnerScope[scope] for scope in row.scopes],
+            safelist_only=row.safelist_only,
+            has_territory=row.has_territory,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            previous_secret_valid_until=row.previous_valid_until,
+        )
+
+
+@strawberry.type(description="A key and its secret: store the secret now, it is never shown again.")
+class PartnerKeySecret:
+    key: PartnerKey
+    secret: str = strawberry.field(description="Send as the `X-API-Key` header.")
+
+
+@strawberry.type(description="One calendar month of a neighbourhood's activity.")
+class MonthlyFigures:
+    month: date = strawberry.field(description="First day of the month.")
+    new_households: int
+    posts: int
+    loans: int
+
+    @classmethod
+    def from_row(cls, row: MonthFigures) -> MonthlyFigures:
+        return cls(
+            month=row.month, new_households=row.new_households, posts=row.posts, loans=row.loans
+        )
+
+
+@strawberry.type(description="Aggregate figures of a neighbourhood: counts, never people.")
+class NeighbourhoodStats:
+    member_count: int
+    months: list[MonthlyFigures] = strawberry.field(description="Oldest month first.")

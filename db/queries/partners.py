@@ -1,0 +1,193 @@
+"""Partner API keys and their persisted operations.
+
+A key's secret is shown once and stored as its SHA-256 digest. Rotation keeps the previous
+digest valid for a grace period, so a partner deploys the new secret without downtime. The
+neighbourhoods a key may read are the ones granted explicitly plus, when the key has a
+territory (e.g. a town hall's commune polygon), every neighbourhood whose representative point
+lies in it: the partner sees its commune's networks and nothing beyond.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon
+from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import PartnerKey, PartnerKeyNeighbourhood, PersistedOperation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartnerKeyRow:
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+    safelist_only: bool
+    has_territory: bool
+    created_at: datetime
+    revoked_at: datetime | None
+    previous_valid_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartnerGrant:
+    """What a valid key may do, resolved once per request."""
+
+    key_id: int
+    scopes: frozenset[str]
+    neighbourhood_ids: frozenset[int]
+    safelist_only: bool
+
+
+def secret_digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def document_sha256(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+KEY_COLUMNS = (
+    PartnerKey.id,
+    PartnerKey.name,
+    PartnerKey.scopes,
+    PartnerKey.safelist_only,
+    PartnerKey.territory.isnot(None).label("has_territory"),
+    PartnerKey.created_at,
+    PartnerKey.revoked_at,
+    PartnerKey.previous_valid_until,
+)
+
+
+def to_row(row: object) -> PartnerKeyRow:
+    m = row._mapping  # type: ignore[attr-defined]
+    return PartnerKeyRow(**{**m, "scopes": tuple(m["scopes"])})
+
+
+async def create_partner_key(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    scopes: Sequence[str],
+    secret: str,
+    neighbourhood_ids: Sequence[int],
+    territory: MultiPolygon | None,
+    safelist_only: bool,
+    created_by_account_id: int | None,
+) -> PartnerKeyRow:
+    result = await conn.execute(
+        insert(PartnerKey)
+        .values(
+            name=name,
+            scopes=list(scopes),
+            secret_hash=secret_digest(secret),
+            territory=from_shape(territory, srid=4326) if territory is not None else None,
+            safelist_only=safelist_only,
+            created_by_account_id=created_by_account_id,
+        )
+        .returning(*KEY_COLUMNS)
+    )
+    row = to_row(result.one())
+    if neighbourhood_ids:
+        await conn.execute(
+            pg_insert(PartnerKeyNeighbourhood)
+            .values([{"key_id": row.id, "neighbourhood_id": nid} for nid in neighbourhood_ids])
+            .on_conflict_do_nothing()
+        )
+    return row
+
+
+async def rotate_partner_key(
+    conn: AsyncConnection, key_id: int, new_secret: str, *, grace: timedelta
+) -> PartnerKeyRow | None:
+    result = await conn.execute(
+        update(PartnerKey)
+        .where(PartnerKey.id == key_id, PartnerKey.revoked_at.is_(None))
+        .values(
+            previous_secret_hash=PartnerKey.secret_hash,
+            previous_valid_until=func.now() + grace,
+            secret_hash=secret_digest(new_secret),
+        )
+        .returning(*KEY_COLUMNS)
+    )
+    row = result.one_or_none()
+    return to_row(row) if row else None
+
+
+async def revoke_partner_key(conn: AsyncConnection, key_id: int) -> PartnerKeyRow | None:
+    result = await conn.execute(
+        update(PartnerKey)
+        .where(PartnerKey.id == key_id, PartnerKey.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(*KEY_COLUMNS)
+    )
+    row = result.one_or_none()
+    return to_row(row) if row else None
+
+
+async def partner_keys(conn: AsyncConnection) -> list[PartnerKeyRow]:
+    result = await conn.execute(select(*KEY_COLUMNS).order_by(PartnerKey.id))
+    return [to_row(row) for row in result]
+
+
+GRANTED_NEIGHBOURHOODS = text(
+    """
+    SELECT neighbourhood_id FROM partner_key_neighbourhoods WHERE key_id = :key_id
+    UNION
+    SELECT n.id FROM neighbourhoods n, partner_keys k
+     WHERE k.id = :key_id AND k.territory IS NOT NULL
+       AND ST_Intersects(n.boundary, k.territory)
+       AND ST_Covers(k.territory, ST_PointOnSurface(n.boundary))
+    """
+)
+
+
+async def partner_for_secret(conn: AsyncConnection, secret: str) -> PartnerGrant | None:
+    """The grant of a live key (current secret, or the previous one within its grace period)."""
+    digest = secret_digest(secret)
+    result = await conn.execute(
+        select(PartnerKey.id, PartnerKey.scopes, PartnerKey.safelist_only).where(
+            PartnerKey.revoked_at.is_(None),
+            or_(
+                PartnerKey.secret_hash == digest,
+                (PartnerKey.previous_secret_hash == digest)
+                & (PartnerKey.previous_valid_until > func.now()),
+            ),
+        )
+    )
+    row = result.one_or_none()
+    if row is None:
+        return None
+    granted = (await conn.execute(GRANTED_NEIGHBOURHOODS, {"key_id": row.id})).scalars().all()
+    return PartnerGrant(
+        key_id=int(row.id),
+        scopes=frozenset(row.scopes),
+        neighbourhood_ids=frozenset(int(nid) for nid in granted),
+        safelist_only=bool(row.safelist_only),
+    )
+
+
+async def register_persisted_operation(conn: AsyncConnection, key_id: int, document: str) -> str:
+    sha256 = document_sha256(document)
+    await conn.execute(
+        pg_insert(PersistedOperation)
+        .values(key_id=key_id, sha256=sha256, document=document)
+        .on_conflict_do_nothing()
+    )
+    return sha256
+
+
+async def persisted_document(conn: AsyncConnection, key_id: int, sha256: str) -> str | None:
+    result = await conn.execute(
+        select(PersistedOperation.document).where(
+            PersistedOperation.key_id == key_id, PersistedOperation.sha256 == sha256
+        )
+    )
+    document = result.scalar_one_or_none()
+    return str(document) if document is not None else None
