@@ -67,6 +67,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         )
         self.settings = settings
         self.engine = engine
+        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.broadcaster = broadcaster
         self.connections_by_viewer: Counter[str] = Counter()
 
@@ -95,7 +96,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         token = bearer_token({"authorization": raw}) if isinstance(raw, str) else None
         raw_key = params.get("apiKey")
         key = api_key({"x-api-key": raw_key}) if isinstance(raw_key, str) else None
-        context.viewer = await viewer_for(self.engine, token, key)
+        context.viewer = await viewer_for(self.reader, token, key)
         context.token = token
         viewer = context.viewer
         if viewer.account_id is not None:
@@ -124,7 +125,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             engine=self.engine,
             request_id=state.request_id if isinstance(state, RequestState) else "-",
             request_state=state if isinstance(state, RequestState) else None,
-            viewer=await viewer_for(self.engine, token, api_key(request.headers)),
+            viewer=await viewer_for(self.reader, token, api_key(request.headers)),
             token=token,
             broadcaster=self.broadcaster,
             request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,

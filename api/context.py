@@ -18,10 +18,14 @@ from api.observability import RequestState
 from api.pubsub import Broadcaster
 from api.settings import Settings
 from db.queries import carpools, gardens, households, items, loans, neighbourhoods, posts, skills
+from db.queries import reports as report_queries
+from db.queries import reviews as review_queries
 from db.queries.carpools import CarpoolRow
 from db.queries.gardens import GardenRow
 from db.queries.items import ItemRow, LenderRow
 from db.queries.loans import LoanRow
+from db.queries.reports import ReportRow
+from db.queries.reviews import ReviewRow, ReviewSummaryRow
 from db.queries.skills import SkillRow
 from db.rows import CommentRow, HouseholdRow, NeighbourhoodRow, PostAuthorRow, PostRow
 
@@ -108,6 +112,9 @@ class Loaders:
     carpool_by_id: DataLoader[int, CarpoolRow | None]
     booked_dates_by_carpool_household: DataLoader[tuple[int, int], tuple[date, ...] | None]
     seats_booked_by_carpool_date: DataLoader[tuple[int, date], int | None]
+    report_by_id: DataLoader[int, ReportRow | None]
+    reviews_by_loan_id: DataLoader[int, list[ReviewRow] | None]
+    review_summary_by_household_id: DataLoader[int, ReviewSummaryRow | None]
 
     @classmethod
     def create(cls, engine: AsyncEngine) -> Loaders:
@@ -129,6 +136,11 @@ class Loaders:
             carpool_by_id=batch(engine, carpools.carpools_by_id),
             booked_dates_by_carpool_household=batch(engine, carpools.booked_dates_by_key),
             seats_booked_by_carpool_date=batch(engine, carpools.seats_booked_by_key),
+            report_by_id=batch(engine, report_queries.reports_by_id),
+            reviews_by_loan_id=batch(engine, review_queries.reviews_by_loan_id),
+            review_summary_by_household_id=batch(
+                engine, review_queries.review_summaries_by_household_id
+            ),
         )
 
 
@@ -148,6 +160,10 @@ class Context:
     """The WebSocket of a subscription's connection, to close it (slow consumer)."""
     """The ASGI scope of a WebSocket connection (per-connection bookkeeping)."""
     loaders: Loaders = field(init=False)
+    reader: AsyncEngine = field(init=False)
+    """The same pool in autocommit mode, for reads: no BEGIN/ROLLBACK round trips per query.
+    Writes use `engine.begin()`, one transaction each."""
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders.create(self.engine)
+        self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.loaders = Loaders.create(self.reader)

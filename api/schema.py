@@ -27,6 +27,8 @@ from api.resolvers.loans import LoanMutation, LoanQuery
 from api.resolvers.neighbourhoods import NeighbourhoodMutation, NeighbourhoodQuery
 from api.resolvers.partners import PartnerMutation, PartnerQuery
 from api.resolvers.posts import PostMutation, PostQuery
+from api.resolvers.reports import ReportMutation, ReportQuery
+from api.resolvers.reviews import ReviewMutation
 from api.resolvers.skills import SkillMutation, SkillQuery
 from api.resolvers.subscriptions import Subscription
 from api.scalars import SCALAR_MAP
@@ -38,6 +40,7 @@ from api.types.item import Item
 from api.types.loan import Loan
 from api.types.neighbourhood import Neighbourhood
 from api.types.post import Comment, Post
+from api.types.report import Report
 from api.types.skill import Skill
 
 
@@ -52,6 +55,7 @@ class Query(
     SkillQuery,
     GardenQuery,
     CarpoolQuery,
+    ReportQuery,
 ):
     @strawberry.field(description="Any object by its global ID (Relay). Null if it does not exist.")
     async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
@@ -74,6 +78,8 @@ class Mutation(
     SkillMutation,
     GardenMutation,
     CarpoolMutation,
+    ReportMutation,
+    ReviewMutation,
 ):
     pass
 
@@ -104,7 +110,18 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Household, Item, Neighbourhood, Post, Comment, Loan, Skill, Garden, Carpool],
+        types=[
+            Household,
+            Item,
+            Neighbourhood,
+            Post,
+            Comment,
+            Loan,
+            Skill,
+            Garden,
+            Carpool,
+            Report,
+        ],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

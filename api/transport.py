@@ -139,7 +139,7 @@ async def resolve_persisted_operation(
             "PERSISTED_QUERY_NOT_SUPPORTED",
             "Persisted operations belong to a partner key: send its X-API-Key header.",
         )
-    async with context.engine.connect() as conn:
+    async with context.reader.connect() as conn:
         document = await partner_queries.persisted_document(conn, viewer.partner_key_id, sha256)
     if document is None:
         if viewer.partner_safelist_only and not isinstance(persisted, dict):

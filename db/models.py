@@ -668,3 +668,135 @@ class PersistedOperation(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+REPORT_REASONS = ("SPAM", "ABUSE", "DANGEROUS", "PERSONAL_DATA", "OTHER")
+REPORT_STATUSES = ("OPEN", "RESOLVED")
+REPORT_OUTCOMES = ("HIDE", "KEEP", "WARN")
+REPORT_TARGETS = ("POST", "COMMENT")
+MAX_REPORT_DETAILS = 1000
+
+
+class Report(Base):
+    """A member's report of a post or a comment, queued for its neighbourhood's ambassadors.
+
+    Reports are never deleted with what they report: `post_id`/`comment_id` become NULL when the
+    author deletes it (`target_kind` and the `excerpt` copied at report time remain), so a report
+    leaves the queue only by being resolved. `neighbourhood_id` is the reported post's (a
+    comment's post's), copied, so the queue is one index scan.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(one_of("target_kind", REPORT_TARGETS), name="target_kind"),
+        CheckConstraint(
+            "num_nonnulls(post_id, comment_id) <= 1"
+            " AND (post_id IS NULL OR target_kind = 'POST')"
+            " AND (comment_id IS NULL OR target_kind = 'COMMENT')",
+            name="one_target",
+        ),
+        CheckConstraint(one_of("reason", REPORT_REASONS), name="reason"),
+        CheckConstraint(one_of("status", REPORT_STATUSES), name="status"),
+        CheckConstraint(one_of("outcome", REPORT_OUTCOMES), name="outcome"),
+        CheckConstraint(f"char_length(details) <= {MAX_REPORT_DETAILS}", name="details_length"),
+        CheckConstraint(
+            f"char_length(resolution_note) <= {MAX_REPORT_DETAILS}", name="note_length"
+        ),
+        CheckConstraint(
+            "(status = 'RESOLVED') = (outcome IS NOT NULL)"
+            " AND (status = 'RESOLVED') = (resolved_at IS NOT NULL)",
+            name="resolved",
+        ),
+        Index("ix_reports_queue", "neighbourhood_id", "status", "created_at", "id"),
+        Index(
+            "ix_reports_reporter_account_id_created_at",
+            "reporter_account_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "uq_reports_reporter_account_id_post_id",
+            "reporter_account_id",
+            "post_id",
+            unique=True,
+            postgresql_where=text("post_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_reports_reporter_account_id_comment_id",
+            "reporter_account_id",
+            "comment_id",
+            unique=True,
+            postgresql_where=text("comment_id IS NOT NULL"),
+        ),
+        Index("ix_reports_post_id", "post_id"),
+        Index("ix_reports_comment_id", "comment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("neighbourhoods.id", ondelete="CASCADE")
+    )
+    target_kind: Mapped[str] = mapped_column(String(16))
+    post_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("posts.id", ondelete="SET NULL")
+    )
+    comment_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("comments.id", ondelete="SET NULL")
+    )
+    target_household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="SET NULL")
+    )
+    excerpt: Mapped[str] = mapped_column(Text)
+    reporter_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    reporter_household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'OPEN'"))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    resolved_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_note: Mapped[str] = mapped_column(Text, server_default=text("''"))
+
+
+MAX_REVIEW_COMMENT = 1000
+
+
+class LoanReview(Base):
+    """One side's review of the other after a RETURNED loan: 1 to 5 stars, once per side.
+
+    `reviewed_household_id` is the other party, copied so that a household's average is one
+    index scan. That the loan is RETURNED and the reviewer a party is checked by the INSERT ...
+    SELECT that writes the row (`db.queries.reviews`); RETURNED is final, so it cannot go stale.
+    """
+
+    __tablename__ = "loan_reviews"
+    __table_args__ = (
+        UniqueConstraint("loan_id", "reviewer_household_id"),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        CheckConstraint(f"char_length(comment) <= {MAX_REVIEW_COMMENT}", name="comment_length"),
+        CheckConstraint("reviewer_household_id <> reviewed_household_id", name="not_self"),
+        Index("ix_loan_reviews_reviewed_household_id", "reviewed_household_id"),
+        Index("ix_loan_reviews_reviewer_household_id", "reviewer_household_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("loans.id", ondelete="CASCADE"))
+    reviewer_household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    reviewed_household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    reviewer_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

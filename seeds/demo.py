@@ -31,10 +31,10 @@ from db.queries.households import register_household
 from db.queries.neighbourhoods import create_polygon_neighbourhood, lock_boundaries
 from geo.coords import LngLat
 from seeds.demo_accounts import create_demo_accounts
-from seeds.demo_items import create_demo_items
-from seeds.demo_loans import create_demo_loans, create_demo_skills
 from seeds.demo_carpools import create_demo_carpools
 from seeds.demo_gardens import create_demo_gardens
+from seeds.demo_items import create_demo_items
+from seeds.demo_loans import create_demo_loans, create_demo_skills
 from seeds.demo_posts import create_demo_posts
 from seeds.geography import random_points_in, read_communes
 from seeds.names import household_names

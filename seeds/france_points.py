@@ -17,6 +17,7 @@ import csv
 import functools
 import gzip
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ CLUSTERED_SHARE = 0.5
 """Share of a commune's homes drawn around its chef-lieu rather than uniformly."""
 CLUSTER_SPREAD = 0.2
 """Standard deviation of the clustered homes, as a fraction of √(commune area)."""
+PROPERTIES = re.compile(r'"properties"\s*:\s*(\{[^{}]*\})')
+"""A feature's properties object; flat (no nested object) in the national file."""
 MAX_ROUNDS = 40
 """Rejection rounds before giving up; each round doubles the oversampling of short communes."""
 
@@ -87,19 +90,20 @@ class FranceCommunes:
 def read_france_communes(
     path: Path = COMMUNES_FRANCE, points_path: Path = COMMUNE_POINTS_FRANCE
 ) -> FranceCommunes:
-    """Parse the national file once per process (about 5 s); callers must not mutate it.
+    """Parse the national file once per process (about 2 s); callers must not mutate it.
 
-    Properties come from `json`, geometries from GEOS's own GeoJSON reader on the same text
-    (twice as fast as building shapes from Python lists); both keep the features' order.
+    Geometries come from GEOS's own GeoJSON reader (`json` would spend 3 s building a million
+    coordinate lists only to throw them away), properties from the flat `"properties"` objects
+    of the same text, in the same feature order; the two counts are checked against each other.
     """
-    with gzip.open(path, "rb") as handle:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
         raw = handle.read()
-    features = json.loads(raw)["features"]
     geometries = shapely.get_parts(shapely.from_geojson(raw))
+    features = [json.loads(match) for match in PROPERTIES.findall(raw)]
     if len(geometries) != len(features):
-        raise ValueError(f"{path.name}: {len(features)} features, {len(geometries)} geometries")
+        raise ValueError(f"{path.name}: {len(features)} properties, {len(geometries)} geometries")
     shapely.prepare(geometries)
-    codes = [str(feature["properties"]["code"]) for feature in features]
+    codes = [str(properties["code"]) for properties in features]
     centres = read_commune_points(points_path)
     missing = [code for code in codes if code not in centres]
     if missing:
@@ -107,10 +111,9 @@ def read_france_communes(
     centre = np.array([centres[code] for code in codes], dtype=np.float64)
     return FranceCommunes(
         codes=codes,
-        names=[str(feature["properties"]["nom"]) for feature in features],
+        names=[str(properties["nom"]) for properties in features],
         population=np.array(
-            [int(feature["properties"]["population"] or 0) for feature in features],
-            dtype=np.int64,
+            [int(properties["population"] or 0) for properties in features], dtype=np.int64
         ),
         geometries=geometries,
         centre_lng=centre[:, 0],

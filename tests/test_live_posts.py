@@ -26,7 +26,9 @@ from websockets.exceptions import ConnectionClosed
 
 from api.runtime import libpq_url
 from db.embedded import EmbeddedPostgres
+from db.engine import create_engine
 from db.migrate import upgrade
+from db.queries.partners import create_partner_key
 from tests.servers import GRAPHQL_TRANSPORT_WS, Server, receive_json, running_server
 
 SIGN_UP = """mutation ($email: String!) { signUp(input: {email: $email,
@@ -304,3 +306,66 @@ async def test_a_lender_hears_of_a_loan_request_live(servers: tuple[Server, Serv
     assert notification["kind"] == "LOAN_REQUESTED"
     assert notification["subject"] == loan_id
     assert "emprunter" in notification["message"]
+
+
+async def test_connections_per_account_are_limited(database_url: str, tmp_path: Path) -> None:
+    with running_server(
+        database_url, tmp_path / "limit.log", WS_MAX_CONNECTIONS_PER_VIEWER="1"
+    ) as server:
+        token, nid = await neighbour(server, "Pressé")
+        first = await open_subscription(server, token, {"nid": nid})
+        second = await connect(server.ws_url, subprotocols=[GRAPHQL_TRANSPORT_WS])
+        try:
+            await second.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+                )
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                await receive_json(second)
+        finally:
+            await second.close()
+            await first.close()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_partner_key_follows_the_neighbourhoods_it_was_granted(
+    servers: tuple[Server, Server], database_url: str
+) -> None:
+    a, b = servers
+    token, nid = await neighbour(a, "Famille Mairie")
+    engine = create_engine(database_url, pool_size=1)
+    secret = "vsk_" + uuid.uuid4().hex
+    try:
+        async with engine.begin() as conn:
+            await create_partner_key(
+                conn,
+                name="Mairie",
+                scopes=["READ_NEIGHBOURHOODS"],
+                secret=secret,
+                neighbourhood_ids=[int(base64.b64decode(nid).decode().split(":")[1])],
+                territory=None,
+                safelist_only=False,
+                created_by_account_id=None,
+            )
+    finally:
+        await engine.dispose()
+    ws = await connect(b.ws_url, subprotocols=[GRAPHQL_TRANSPORT_WS])
+    try:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"apiKey": secret}}))
+        assert (await receive_json(ws))["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "p",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"nid": nid}},
+                }
+            )
+        )
+        await asyncio.sleep(0.3)
+        created = await post(a, token, "Réunion publique à la mairie")
+        live = await next_post(ws)
+    finally:
+        await ws.close()
+    assert live["id"] == created

@@ -76,7 +76,7 @@ class AccountQuery:
         viewer = info.context.viewer
         if viewer.account_id is None:
             return None
-        async with info.context.engine.connect() as conn:
+        async with info.context.reader.connect() as conn:
             row = await accounts.account_by_id(conn, viewer.account_id)
         return Account.from_row(row) if row else None
 

@@ -136,7 +136,7 @@ class CarpoolQuery:
         check_window(request.depart_after, request.depart_before)
         limit = page_size(first, settings.max_page_size)
         after_id = decode_id_cursor(after, CURSOR_KIND)
-        async with info.context.engine.connect() as conn:
+        async with info.context.reader.connect() as conn:
             anchor = None
             if after_id is not None:
                 gap_m = await match_queries.carpool_added_distance_m(conn, request, after_id)

@@ -1,11 +1,12 @@
 """Gardens, their waiting lists, and `gardensNear`. Thin: validate, authorise, call db, wrap.
 
-The proximity search follows `nearestLenders` (api/resolvers/items.py) and reuses its rules: the
-radius floor, the widening radii, rounded distances and cursors that hold an id only.
+The proximity search is `nearestLenders`' (`api.proximity`): the radius floor, the widening
+radii, rounded distances and cursors that hold an id only.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -23,15 +24,13 @@ from api.errors import (
     unauthenticated,
 )
 from api.inputs import LocationInput
-from api.pagination import decode_id_cursor, encode_cursor, page_info, page_size
-from api.resolvers.items import check_max_distance, widening_radius_m
+from api.proximity import MaxDistanceMeters, NearestSearch, SearchOrigin, resume_anchor
 from api.resolvers.neighbourhoods import validation_error
 from api.scalars import GeoJSON
 from api.types.garden import Garden, GardenKind, GardenSearchConnection, GardenSearchEdge
 from api.validation import clean_boundary, clean_text
 from db.queries import gardens as garden_queries
 from db.queries.gardens import GardenRow
-from geo.distance import round_distance_m
 
 Info = strawberry.Info[Context, None]
 
@@ -113,9 +112,7 @@ class GardenQuery:
     async def gardens_near(
         self,
         info: Info,
-        near: Annotated[
-            LocationInput, strawberry.argument(description="Where to search from, e.g. your home.")
-        ],
+        near: SearchOrigin,
         first: Annotated[
             int | None,
             strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
@@ -124,53 +121,38 @@ class GardenQuery:
             str | None,
             strawberry.argument(description="endCursor of the previous page, with the same near."),
         ] = None,
-        max_distance_meters: Annotated[
-            int | None,
-            strawberry.argument(
-                description="Farthest to look, in metres: at least the proximity floor (500 by "
-                "default), at most the ceiling (50,000 by default)."
-            ),
-        ] = None,
+        max_distance_meters: MaxDistanceMeters = None,
     ) -> GardenSearchConnection:
-        settings = info.context.settings
-        origin = near.to_lnglat()
-        limit = page_size(first, settings.max_page_size)
-        bound_m = check_max_distance(max_distance_meters, settings)
-        after_id = decode_id_cursor(after, CURSOR_KIND)
+        search = NearestSearch.from_arguments(
+            near,
+            first=first,
+            max_distance_meters=max_distance_meters,
+            cursor_kind=CURSOR_KIND,
+            settings=info.context.settings,
+        )
+        after_id = search.after_id(after)
         async with info.context.engine.connect() as conn:
-            anchor = None
-            if after_id is not None:
-                distance_m = await garden_queries.garden_distance_m(conn, origin, after_id)
-                if distance_m is None:
-                    raise UserError(
-                        ErrorCode.INVALID_CURSOR,
-                        "The garden this cursor points at was deleted: start from the first page.",
-                    )
-                anchor = (distance_m, after_id)
+            distance_m = partial(garden_queries.garden_distance_m, conn, search.origin)
+            anchor = await resume_anchor(after_id, distance_m, noun="garden")
             rows = await garden_queries.nearest_gardens(
-                conn, origin, limit=limit + 1, after=anchor, max_distance_m=bound_m
+                conn,
+                search.origin,
+                limit=search.limit + 1,
+                after=anchor,
+                max_distance_m=search.max_distance_m,
             )
-        page = rows[:limit]
-        if max_distance_meters is not None:
-            searched_m = bound_m
-        else:
-            searched_m = widening_radius_m(page[-1][1] if len(page) == limit else None, settings)
-        edges = [
-            GardenSearchEdge(
-                node=Garden.from_row(row),
-                cursor=encode_cursor(CURSOR_KIND, row.id),
-                distance_meters=round_distance_m(distance_m),
-            )
-            for row, distance_m in page
-        ]
+        page = search.page(rows, resumed=anchor is not None)
         return GardenSearchConnection(
-            edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=anchor is not None,
-            ),
-            searched_radius_meters=searched_m,
+            edges=[
+                GardenSearchEdge(
+                    node=Garden.from_row(edge.row),
+                    cursor=edge.cursor,
+                    distance_meters=edge.distance_meters,
+                )
+                for edge in page.edges
+            ],
+            page_info=page.page_info,
+            searched_radius_meters=page.searched_radius_m,
         )
 
 

@@ -122,7 +122,7 @@ class LoanQuery:
         anchor = decode_time_cursor(after, CURSOR_KIND)
         rows: list[LoanRow] = []
         if viewer.household_id is not None:
-            async with info.context.engine.connect() as conn:
+            async with info.context.reader.connect() as conn:
                 rows = await loan_queries.household_loans(
                     conn,
                     viewer.household_id,

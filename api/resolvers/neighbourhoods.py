@@ -114,7 +114,7 @@ class NeighbourhoodQuery:
     async def neighbourhood_at(self, info: Info, location: LocationInput) -> NeighbourhoodLookup:
         point = location.to_lnglat()
         cell = lnglat_to_cell(point, info.context.settings.h3_resolution)
-        async with info.context.engine.connect() as conn:
+        async with info.context.reader.connect() as conn:
             row = await neighbourhood_queries.neighbourhood_at(conn, point, cell)
         if row is None:
             return NeighbourhoodLookup(
@@ -142,7 +142,7 @@ class NeighbourhoodQuery:
         origin = near.to_lnglat()
         limit = page_size(first, info.context.settings.max_page_size)
         cursor = decode_distance_cursor(after)
-        async with info.context.engine.connect() as conn:
+        async with info.context.reader.connect() as conn:
             rows = await neighbourhood_queries.nearest_neighbourhoods(
                 conn, origin, limit=limit + 1, after=cursor
             )

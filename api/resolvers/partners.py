@@ -121,7 +121,7 @@ class PartnerQuery:
     async def partner_keys(self, info: Info) -> list[PartnerKey]:
         if not info.context.viewer.is_admin:
             return []
-        async with info.context.engine.connect() as conn:
+        async with info.context.reader.connect() as conn:
             rows = await partner_queries.partner_keys(conn)
         return [PartnerKey.from_row(row) for row in rows]
 
@@ -137,7 +137,7 @@ class PartnerQuery:
             raise UserError(ErrorCode.BAD_USER_INPUT, "`months` must be between 1 and 36.")
         if not info.context.viewer.can_read_aggregates(nid):
             raise UserError(ErrorCode.FORBIDDEN, "You may not read this neighbourhood's figures.")
-        async with info.context.engine.connect() as conn:
+        async with info.context.reader.connect() as conn:
             figures = await stats_queries.monthly_figures(conn, nid, months=months)
         members = await info.context.loaders.member_count_by_neighbourhood_id.load(nid)
         return NeighbourhoodStats(

@@ -3,10 +3,8 @@ call db, wrap. Who may read what is decided in `api.types.post` (`can_read_post`
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -27,8 +25,7 @@ from api.errors import (
     unauthenticated,
 )
 from api.inputs import LocationInput
-from api.pagination import PageInfo, encode_cursor, page_size
-from api.resolvers.items import check_max_distance, widening_radius_m
+from api.proximity import MaxDistanceMeters, NearestSearch, resume_anchor
 from api.resolvers.neighbourhoods import validation_error
 from api.resolvers.post_input import CreatePostInput, clean_post
 from api.types.post import (
@@ -44,7 +41,6 @@ from api.validation import clean_text
 from db.queries import live as live_queries
 from db.queries import posts as post_queries
 from db.rows import PostRow
-from geo.distance import round_distance_m
 
 Info = strawberry.Info[Context, None]
 
@@ -128,59 +124,39 @@ class PostQuery:
         ] = None,
         first: int | None = None,
         after: str | None = None,
-        max_distance_meters: Annotated[
-            int | None,
-            strawberry.argument(
-                description="Farthest to look, in metres: at least the proximity floor (500 by "
-                "default), at most the ceiling (50,000 by default)."
-            ),
-        ] = None,
+        max_distance_meters: MaxDistanceMeters = None,
     ) -> NearbyPostConnection:
-        settings = info.context.settings
-        origin = near.to_lnglat()
-        limit = page_size(first, settings.max_page_size)
-        bound_m = check_max_distance(max_distance_meters, settings)
-        after_id = decode_near_cursor(after)
+        search = NearestSearch.from_arguments(
+            near,
+            first=first,
+            max_distance_meters=max_distance_meters,
+            cursor_kind=NEAR_CURSOR,
+            settings=info.context.settings,
+        )
+        after_id = search.after_id(after)
         async with info.context.engine.connect() as conn:
-            anchor = None
-            if after_id is not None:
-                distance_m = await post_queries.post_distance_m(conn, origin, after_id)
-                if distance_m is None:
-                    raise UserError(
-                        ErrorCode.INVALID_CURSOR,
-                        "The post this cursor points at was deleted: start from the first page.",
-                    )
-                anchor = (distance_m, after_id)
+            distance_m = partial(post_queries.post_distance_m, conn, search.origin)
+            anchor = await resume_anchor(after_id, distance_m, noun="post")
             rows = await post_queries.nearest_posts(
                 conn,
-                origin,
+                search.origin,
                 kinds=[kind.name for kind in kinds or ()],
-                limit=limit + 1,
+                limit=search.limit + 1,
                 after=anchor,
-                max_distance_m=bound_m,
+                max_distance_m=search.max_distance_m,
             )
-        page = rows[:limit]
-        if max_distance_meters is not None:
-            searched_m = bound_m
-        else:
-            searched_m = widening_radius_m(page[-1][1] if len(page) == limit else None, settings)
-        edges = [
-            NearbyPostEdge(
-                node=NearbyPost.from_row(row),
-                cursor=encode_cursor(NEAR_CURSOR, row.id),
-                distance_meters=round_distance_m(distance_m),
-            )
-            for row, distance_m in page
-        ]
+        page = search.page(rows, resumed=anchor is not None)
         return NearbyPostConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=anchor is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            searched_radius_meters=searched_m,
+            edges=[
+                NearbyPostEdge(
+                    node=NearbyPost.from_row(edge.row),
+                    cursor=edge.cursor,
+                    distance_meters=edge.distance_meters,
+                )
+                for edge in page.edges
+            ],
+            page_info=page.page_info,
+            searched_radius_meters=page.searched_radius_m,
         )
 
 
@@ -367,20 +343,3 @@ def already_claimed() -> AlreadyClaimedError:
     return AlreadyClaimedError(
         code=ErrorCode.ALREADY_CLAIMED, message="Another household claimed this giveaway first."
     )
-
-
-def decode_near_cursor(cursor: str | None) -> int | None:
-    """The post id in a `postsNear` cursor (None: first page); the distance is recomputed, since
-    an exact distance in a cursor would give away what the rounded one hides."""
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        kind, ident = json.loads(base64.urlsafe_b64decode(padded))
-        if kind != NEAR_CURSOR or isinstance(ident, bool) or not isinstance(ident, int):
-            raise ValueError(kind)
-        return ident
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise UserError(
-            ErrorCode.INVALID_CURSOR, "This cursor is not valid here: use an endCursor we returned."
-        ) from None

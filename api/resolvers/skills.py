@@ -108,7 +108,7 @@ class SkillQuery:
         wanted = clean_tag(tag, argument="tag") if tag is not None else None
         limit = page_size(first, info.context.settings.max_page_size)
         anchor = decode_time_cursor(after, CURSOR_KIND)
-        async with info.context.engine.connect() as conn:
+        async with info.context.reader.connect() as conn:
             rows = await skill_queries.neighbourhood_skills(
                 conn, nid, tag=wanted, limit=limit + 1, after=anchor
             )

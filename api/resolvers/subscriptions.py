@@ -41,9 +41,10 @@ def resolve_scope(
     radius_meters: int | None,
 ) -> tuple[int | None, LngLat | None, float | None]:
     viewer = info.context.viewer
-    if viewer.is_anonymous:
+    if viewer.is_anonymous and viewer.partner_key_id is None:
         raise UserError(
-            ErrorCode.UNAUTHENTICATED, "Sign in first: send the token in connection_init."
+            ErrorCode.UNAUTHENTICATED,
+            "Sign in first: send `authorization` (or a partner's `apiKey`) in connection_init.",
         )
     if (neighbourhood_id is None) == (near is None):
         raise UserError(
@@ -122,7 +123,7 @@ class Subscription:
         async def catch_up(since: tuple[datetime, int]) -> list[Event]:
             events: list[Event] = []
             while True:
-                async with info.context.engine.connect() as conn:
+                async with info.context.reader.connect() as conn:
                     page = await live_posts_after(
                         conn,
                         after=since,
@@ -197,7 +198,7 @@ def notifications_for(household_id: int) -> Callable[[Event], bool]:
 
 async def database_now(info: Info) -> datetime:
     """The database clock, which stamps `created_at` (not this process's clock)."""
-    async with info.context.engine.connect() as conn:
+    async with info.context.reader.connect() as conn:
         return await live_queries.database_now(conn)
 
 

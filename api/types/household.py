@@ -11,6 +11,7 @@ from strawberry import relay
 from api.context import Context, Viewer
 from api.inputs import Location
 from api.types.neighbourhood import Neighbourhood
+from api.types.review import ReviewSummary, review_summary
 from db.rows import HouseholdRow
 
 
@@ -46,6 +47,13 @@ class Household(relay.Node):
         if not self.shown_to_itself and info.context.viewer.household_id != self.row.id:
             return None
         return Location.from_lnglat(self.row.home)
+
+    @strawberry.field(
+        description="Stars received from other households after returned loans: average and "
+        "count (the comments are for the two households of each loan only)."
+    )
+    async def reviews(self, info: strawberry.Info[Context, None]) -> ReviewSummary:
+        return await review_summary(info, self.row.id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

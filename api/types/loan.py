@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -22,6 +23,9 @@ from api.types.item import Item, Lender
 from api.types.neighbourhood import Neighbourhood
 from db.queries.items import LenderRow
 from db.queries.loans import BORROWER, LENDER, LoanRow, today_in_france
+
+if TYPE_CHECKING:
+    from api.types.review import LoanReview
 
 ADDRESS_SHARED_STATES = frozenset({"ACCEPTED", "HANDED_OVER"})
 """States in which the borrower sees where to pick the item up."""
@@ -163,6 +167,17 @@ class Loan(relay.Node):
         row = await info.context.loaders.household_by_id.load(self.row.lender_household_id)
         assert row is not None, "foreign key guarantees the household exists"
         return Location.from_lnglat(row.home)
+
+    @strawberry.field(
+        description="The reviews of this loan, oldest first (at most one per side, once it is "
+        "RETURNED). Shown to the two households only; empty for anyone else."
+    )
+    async def reviews(
+        self, info: strawberry.Info[Context, None]
+    ) -> list[Annotated[LoanReview, strawberry.lazy("api.types.review")]]:
+        from api.types.review import loan_reviews  # api.types.review imports this module
+
+        return await loan_reviews(info, self.row)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -21,13 +21,16 @@ class NotificationKind(Enum):
     SEAT_BOOKED = "SEAT_BOOKED"
     SEAT_CANCELLED = "SEAT_CANCELLED"
     COMMENT_ADDED = "COMMENT_ADDED"
+    CONTENT_WARNED = "CONTENT_WARNED"
+    REPORT_RESOLVED = "REPORT_RESOLVED"
 
 
 @strawberry.type(description="Something that concerns your household, as it happens.")
 class Notification:
     kind: NotificationKind
     subject: relay.GlobalID = strawberry.field(
-        description="The loan, carpool or post concerned (fetch it with node(id:))."
+        description="The loan, carpool, post, comment or report concerned (fetch it with "
+        "node(id:))."
     )
     message: str = strawberry.field(description="A short French sentence to show as is.")
     received_at: datetime

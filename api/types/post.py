@@ -261,7 +261,7 @@ async def posts_page(
     require_feed_reader(info.context.viewer, neighbourhood_id)
     limit = page_size(first, info.context.settings.max_page_size)
     before = decode_time_cursor(after, FEED_CURSOR)
-    async with info.context.engine.connect() as conn:
+    async with info.context.reader.connect() as conn:
         rows = await post_queries.neighbourhood_posts(
             conn,
             neighbourhood_id,
@@ -291,7 +291,7 @@ async def comments_page(
         raise UserError(ErrorCode.FORBIDDEN, "Only members of this neighbourhood may read it.")
     limit = page_size(first, info.context.settings.max_page_size)
     cursor = decode_time_cursor(after, COMMENT_CURSOR)
-    async with info.context.engine.connect() as conn:
+    async with info.context.reader.connect() as conn:
         rows = await post_queries.post_comments(conn, post.id, limit=limit + 1, after=cursor)
     edges = [
         CommentEdge(

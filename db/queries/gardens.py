@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Garden, GardenWaitlistEntry
 from db.queries.neighbourhoods import point_param
-from db.queries.proximity import after_pair, nearest_page, sphere_distance, within_sphere
+from db.queries.proximity import distance_to_m, fetch_nearest, nearest_query
 from geo.coords import LngLat
 
 
@@ -119,15 +119,14 @@ def nearest_gardens_query(
 ) -> Select[Any]:
     """The statement behind `nearest_gardens` (separate so that tests can EXPLAIN it): KNN on
     the public point, `WITH TIES`, as every search of `db.queries.proximity`."""
-    distance = sphere_distance(Garden.public_location, origin)
-    conditions = [within_sphere(Garden.public_location, origin, max_distance_m)]
-    if after is not None:
-        conditions.append(after_pair(distance, Garden.id, after))
-    return (
-        select(*GARDEN_COLUMNS, distance.label("distance_m"))
-        .where(*conditions)
-        .order_by(distance)
-        .fetch(limit, with_ties=True)
+    return nearest_query(
+        GARDEN_COLUMNS,
+        Garden.public_location,
+        Garden.id,
+        origin,
+        limit=limit,
+        after=after,
+        max_distance_m=max_distance_m,
     )
 
 
@@ -147,16 +146,12 @@ async def nearest_gardens(
     statement = nearest_gardens_query(
         origin, limit=limit, after=after, max_distance_m=max_distance_m
     )
-    rows = [(to_row(row), float(row.distance_m)) for row in await conn.execute(statement)]
-    return nearest_page(rows, limit)
+    return await fetch_nearest(conn, statement, to_row, limit)
 
 
 async def garden_distance_m(conn: AsyncConnection, origin: LngLat, garden_id: int) -> float | None:
     """Distance from `origin` to one garden (None: deleted), to resume a search after it."""
-    distance = sphere_distance(Garden.public_location, origin)
-    result = await conn.execute(select(distance).where(Garden.id == garden_id))
-    value = result.scalar_one_or_none()
-    return float(value) if value is not None else None
+    return await distance_to_m(conn, Garden.public_location, Garden.id, garden_id, origin)
 
 
 async def join_waitlist(conn: AsyncConnection, garden_id: int, household_id: int) -> int:

@@ -13,9 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
-    and_,
     cast,
     delete,
     func,
@@ -29,7 +27,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import SEARCH_CONFIG, Household, Item
-from db.queries.neighbourhoods import point_param
+from db.queries.proximity import distance_to_m, fetch_nearest, nearest_query
 from geo.coords import LngLat
 
 
@@ -80,6 +78,7 @@ ITEM_COLUMNS = (
 
 def to_row(row: Any) -> ItemRow:
     mapping = dict(row._mapping)
+    mapping.pop("distance_m", None)  # selected by `nearest_lenders_query`
     mapping["photo_urls"] = tuple(mapping["photo_urls"])
     return ItemRow(**mapping)
 
@@ -166,16 +165,6 @@ async def lenders_by_household_id(
     }
 
 
-def item_distance(origin: LngLat) -> ColumnElement[float]:
-    """Sphere distance in metres from `origin` to the item, as the KNN operator computes it.
-
-    The same expression orders, pages and is reported, so the cursor comparison and the index
-    order can never disagree (`ST_Distance` rounds to 1e-8 m and would, on near-ties).
-    """
-    origin_geog = func.Geography(point_param(origin))
-    return func.Geography(Item.public_location).op("<->", return_type=Float)(origin_geog)
-
-
 def nearest_lenders_query(
     origin: LngLat,
     *,
@@ -184,40 +173,30 @@ def nearest_lenders_query(
     limit: int,
     after: tuple[float, int] | None,
     max_distance_m: float,
-) -> Select[*tuple[Any, ...]]:
+) -> Select[Any]:
     """The statement behind `nearest_lenders`, separate so that tests can EXPLAIN exactly it.
 
-    It orders by distance alone, `WITH TIES`: PostgreSQL walks a GiST index in KNN order only
-    when the index's `<->` is the whole ORDER BY (adding `id` turns the plan into "fetch all in
-    range, sort"). The ties make the last distance's group complete, so the caller can sort by
-    (distance, id) and cut exactly.
+    The shape of `db.queries.proximity.nearest_query`: KNN on the public point, `WITH TIES`,
+    which the partial GiST index `ix_items_public_location_geog` serves in distance order.
     """
-    distance = item_distance(origin)
-    conditions: list[ColumnElement[bool]] = [
+    filters: list[ColumnElement[bool]] = [
         Item.available == true(),  # simplified to `available`: the partial index's predicate
-        func.ST_DWithin(
-            func.Geography(Item.public_location),
-            func.Geography(point_param(origin)),
-            float(max_distance_m),
-            False,  # on the sphere, like `<->`
-        ),
     ]
     if category is not None:
-        conditions.append(Item.category == category)
+        filters.append(Item.category == category)
     if query is not None:
         terms = func.websearch_to_tsquery(cast(SEARCH_CONFIG, REGCONFIG), query)
         # A query of stop words only ("le", "des") has no lexeme: ignore it rather than match none.
-        conditions.append(or_(func.numnode(terms) == 0, Item.search.op("@@")(terms)))
-    if after is not None:
-        after_distance, after_id = after
-        conditions.append(
-            or_(distance > after_distance, and_(distance == after_distance, Item.id > after_id))
-        )
-    return (
-        select(*ITEM_COLUMNS, distance.label("distance_m"))
-        .where(*conditions)
-        .order_by(distance)
-        .fetch(limit, with_ties=True)
+        filters.append(or_(func.numnode(terms) == 0, Item.search.op("@@")(terms)))
+    return nearest_query(
+        ITEM_COLUMNS,
+        Item.public_location,
+        Item.id,
+        origin,
+        filters=filters,
+        limit=limit,
+        after=after,
+        max_distance_m=max_distance_m,
     )
 
 
@@ -248,15 +227,7 @@ async def nearest_lenders(
         after=after,
         max_distance_m=max_distance_m,
     )
-    result = await conn.execute(statement)
-    out = []
-    for row in result:
-        mapping = dict(row._mapping)
-        distance_m = float(mapping.pop("distance_m"))
-        mapping["photo_urls"] = tuple(mapping["photo_urls"])
-        out.append((ItemRow(**mapping), distance_m))
-    out.sort(key=lambda pair: (pair[1], pair[0].id))
-    return out[:limit]
+    return await fetch_nearest(conn, statement, to_row, limit)
 
 
 async def item_distance_m(conn: AsyncConnection, origin: LngLat, item_id: int) -> float | None:
@@ -266,6 +237,4 @@ async def item_distance_m(conn: AsyncConnection, origin: LngLat, item_id: int) -
     would let a client trilaterate the lender's public point, which the API only ever shows
     rounded.
     """
-    result = await conn.execute(select(item_distance(origin)).where(Item.id == item_id))
-    value = result.scalar_one_or_none()
-    return float(value) if value is not None else None
+    return await distance_to_m(conn, Item.public_location, Item.id, item_id, origin)

@@ -170,14 +170,15 @@ async def nearest_neighbourhoods(
 ) -> list[tuple[NeighbourhoodRow, float]]:
     """Nearest first by sphere distance to the boundary (0 inside), keyset-paged on (distance, id).
 
-    The KNN operator `<->` on the geography expression is served by its GiST index; the id
-    tie-break makes the order total, so pages never repeat or skip.
+    The ORDER BY is the KNN operator `<->` alone, so PostgreSQL walks the geography GiST index
+    nearest-first and stops after the page; adding `id` to it would make it sort every row.
+    `WITH TIES` keeps neighbourhoods at exactly the same distance together at a page cut, and
+    the (distance, id) order is completed here. One distance function (`<->`) everywhere, so the
+    cursor compares like with like.
     """
     origin_geog = func.Geography(point_param(origin))
-    distance = func.ST_Distance(func.Geography(Neighbourhood.boundary), origin_geog, False).label(
-        "distance_m"
-    )
-    query = select(*NEIGHBOURHOOD_COLUMNS, distance)
+    distance = func.Geography(Neighbourhood.boundary).op("<->")(origin_geog)
+    query = select(*NEIGHBOURHOOD_COLUMNS, distance.label("distance_m"))
     if after is not None:
         after_distance, after_id = after
         query = query.where(
@@ -186,16 +187,13 @@ async def nearest_neighbourhoods(
                 and_(distance == after_distance, Neighbourhood.id > after_id),
             )
         )
-    query = query.order_by(
-        func.Geography(Neighbourhood.boundary).op("<->")(origin_geog), Neighbourhood.id
-    ).limit(limit)
+    query = query.order_by(distance).fetch(limit, with_ties=True)
     result = await conn.execute(query)
     out = []
     for row in result:
         mapping = dict(row._mapping)
         distance_m = float(mapping.pop("distance_m"))
         out.append((NeighbourhoodRow(**mapping), distance_m))
-    # `<->` on geography is the sphere distance too; sort again so float ties follow the cursor.
     out.sort(key=lambda pair: (pair[1], pair[0].id))
     return out
 

@@ -18,11 +18,9 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Float,
     Row,
     Select,
     Text,
-    and_,
     delete,
     func,
     insert,
@@ -37,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Comment, Household, Neighbourhood, Post
 from db.queries.neighbourhoods import point_param
+from db.queries.proximity import distance_to_m, fetch_nearest, nearest_query
 from db.rows import CommentRow, PostAuthorRow, PostRow
 from geo.coords import LngLat
 
@@ -274,16 +273,6 @@ async def hide_post(
     return to_post_row(row) if row else None
 
 
-def post_distance(origin: LngLat) -> ColumnElement[float]:
-    """Sphere distance in metres from `origin` to the post, as the KNN operator computes it.
-
-    The same expression orders, pages and is reported, so the cursor comparison and the index
-    order never disagree.
-    """
-    origin_geog = func.Geography(point_param(origin))
-    return func.Geography(Post.location).op("<->", return_type=Float)(origin_geog)
-
-
 def nearest_posts_query(
     origin: LngLat,
     *,
@@ -294,31 +283,18 @@ def nearest_posts_query(
 ) -> Select[Any]:
     """The statement behind `nearest_posts`, separate so that tests can EXPLAIN exactly it.
 
-    Ordered by distance alone, `WITH TIES`, so that PostgreSQL walks the partial GiST index
-    `ix_posts_location_geog` in KNN order (adding `id` to the ORDER BY would sort everything in
-    range instead); the caller sorts the complete last tie group by (distance, id) and cuts.
+    The shape of `db.queries.proximity.nearest_query`: KNN on `location`, `WITH TIES`, which the
+    partial GiST index `ix_posts_location_geog` serves in distance order.
     """
-    distance = post_distance(origin)
-    conditions = [
-        *in_feeds(),  # `hidden_at IS NULL` is also the partial index's predicate
-        func.ST_DWithin(
-            func.Geography(Post.location),
-            func.Geography(point_param(origin)),
-            float(max_distance_m),
-            False,  # on the sphere, like `<->`
-        ),
-        *of_kinds(kinds),
-    ]
-    if after is not None:
-        after_distance, after_id = after
-        conditions.append(
-            or_(distance > after_distance, and_(distance == after_distance, Post.id > after_id))
-        )
-    return (
-        select(*POST_COLUMNS, distance.label("distance_m"))
-        .where(*conditions)
-        .order_by(distance)
-        .fetch(limit, with_ties=True)
+    return nearest_query(
+        POST_COLUMNS,
+        Post.location,
+        Post.id,
+        origin,
+        filters=[*in_feeds(), *of_kinds(kinds)],  # `hidden_at IS NULL`: the index's predicate
+        limit=limit,
+        after=after,
+        max_distance_m=max_distance_m,
     )
 
 
@@ -336,17 +312,12 @@ async def nearest_posts(
     statement = nearest_posts_query(
         origin, kinds=kinds, limit=limit, after=after, max_distance_m=max_distance_m
     )
-    result = await conn.execute(statement)
-    out = [(to_post_row(row), float(row.distance_m)) for row in result]
-    out.sort(key=lambda pair: (pair[1], pair[0].id))
-    return out[:limit]
+    return await fetch_nearest(conn, statement, to_post_row, limit)
 
 
 async def post_distance_m(conn: AsyncConnection, origin: LngLat, post_id: int) -> float | None:
     """Distance from `origin` to one post (None: deleted), to resume a search after it."""
-    result = await conn.execute(select(post_distance(origin)).where(Post.id == post_id))
-    value = result.scalar_one_or_none()
-    return float(value) if value is not None else None
+    return await distance_to_m(conn, Post.location, Post.id, post_id, origin)
 
 
 async def add_comment(

@@ -9,10 +9,11 @@ last tie group and cuts it with `nearest_page`. Distances are metres on the sphe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Float, and_, func, or_
+from sqlalchemy import ColumnElement, Float, Row, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.queries.neighbourhoods import point_param
 from geo.coords import LngLat
@@ -51,6 +52,56 @@ def after_pair(
     return or_(distance > after_distance, and_(distance == after_distance, ident > after_id))
 
 
+def nearest_query(
+    columns: Sequence[Any],
+    location: Any,
+    ident: Any,
+    origin: LngLat,
+    *,
+    filters: Sequence[ColumnElement[bool]] = (),
+    limit: int,
+    after: tuple[float, int] | None,
+    max_distance_m: float,
+) -> Select[Any]:
+    """`columns` and `distance_m` of rows within `max_distance_m` of `origin` that pass
+    `filters`, nearest first, `limit` rows `WITH TIES`, strictly `after` a (distance_m, id) pair.
+
+    `location` must be the column a GiST index serves as `location::geography` (with the index's
+    predicate among `filters` when it is partial); `ident` is the id column that breaks ties.
+    """
+    distance = sphere_distance(location, origin)
+    conditions = [*filters, within_sphere(location, origin, max_distance_m)]
+    if after is not None:
+        conditions.append(after_pair(distance, ident, after))
+    return (
+        select(*columns, distance.label("distance_m"))
+        .where(*conditions)
+        .order_by(distance)
+        .fetch(limit, with_ties=True)
+    )
+
+
+async def fetch_nearest(
+    conn: AsyncConnection,
+    statement: Select[Any],
+    to_row: Callable[[Row[Any]], R],
+    limit: int,
+) -> list[tuple[R, float]]:
+    """Run a `nearest_query` and keep the first `limit` (row, distance_m) pairs."""
+    result = await conn.execute(statement)
+    return nearest_page([(to_row(row), float(row.distance_m)) for row in result], limit)
+
+
 def nearest_page(rows: Sequence[tuple[R, float]], limit: int) -> list[tuple[R, float]]:
     """Sort a `WITH TIES` result by (distance_m, id) and keep `limit` rows."""
     return sorted(rows, key=lambda pair: (pair[1], pair[0].id))[:limit]
+
+
+async def distance_to_m(
+    conn: AsyncConnection, location: Any, ident: Any, row_id: int, origin: LngLat
+) -> float | None:
+    """Distance from `origin` to one row's `location` (None: no such row), as the searches
+    compute it: to resume a search after that row, whose cursor holds its id only."""
+    result = await conn.execute(select(sphere_distance(location, origin)).where(ident == row_id))
+    value = result.scalar_one_or_none()
+    return float(value) if value is not None else None

@@ -1,0 +1,170 @@
+"""The rules every nearest-first search shares: `nearestLenders`, `postsNear`, `gardensNear`.
+
+Privacy (docs/sharing.md): no circle smaller than the proximity floor, since "anything within
+50 m of here?" asked from many points would draw households' public points on a map; distances
+leave rounded; cursors hold an id only, and the distance is recomputed from the origin, since an
+exact distance in a cursor anyone can decode would give away what the rounded one hides. Keeping
+these rules here, rather than in each resolver, is what keeps the three searches alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Generic, NamedTuple
+
+import strawberry
+
+from api.errors import ErrorCode, UserError
+from api.inputs import LocationInput
+from api.pagination import PageInfo, decode_id_cursor, encode_cursor, page_info, page_size
+from api.settings import Settings
+from db.queries.proximity import R
+from geo.coords import LngLat
+from geo.distance import round_distance_m
+
+WIDENING_STEPS_M = (2_000, 5_000, 10_000, 25_000)
+"""Radii a search without maxDistanceMeters reports, below the ceiling (settings)."""
+
+SearchOrigin = Annotated[
+    LocationInput, strawberry.argument(description="Where to search from, e.g. your home.")
+]
+MaxDistanceMeters = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Farthest to look, in metres: at least the proximity floor (500 by "
+        "default), at most the ceiling (50,000 by default)."
+    ),
+]
+"""The `maxDistanceMeters` argument of every nearest-first search; see `check_max_distance`."""
+
+Anchor = tuple[float, int]
+"""(distance_m, id) of the last row already shown: where the next page starts."""
+
+
+def check_max_distance(max_distance_m: int | None, settings: Settings) -> int:
+    """The search bound in metres: the ceiling, or `max_distance_m` if within floor..ceiling.
+
+    The floor is a privacy rule: "anything within 50 m of here?" asked from many points would
+    draw households' public points on a map.
+    """
+    floor_m, ceiling_m = settings.proximity_floor_m, settings.search_ceiling_m
+    if max_distance_m is None:
+        return ceiling_m
+    if not floor_m <= max_distance_m <= ceiling_m:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`maxDistanceMeters` must be between {floor_m} and {ceiling_m}: searches closer "
+            f"than {floor_m} m are refused to protect where households live; got "
+            f"{max_distance_m}.",
+            argument="maxDistanceMeters",
+        )
+    return max_distance_m
+
+
+def widening_radius_m(last_distance_m: float | None, settings: Settings) -> int:
+    """The radius a widening search stops at: the first step holding a full page.
+
+    Equivalent to querying 2, 5, 10, 25 km, then the ceiling, in turn, but computed from one
+    KNN scan bounded by the ceiling, which stops after a page anyway. `last_distance_m` is the
+    distance of the page's last row when the page is full, else None (the ceiling was reached).
+    """
+    floor_m, ceiling_m = settings.proximity_floor_m, settings.search_ceiling_m
+    if last_distance_m is None:
+        return ceiling_m
+    steps = [step for step in WIDENING_STEPS_M if floor_m <= step < ceiling_m]
+    return next((step for step in steps if last_distance_m <= step), ceiling_m)
+
+
+class NearestEdge(NamedTuple, Generic[R]):
+    """A row of a page as it may leave: an id-only cursor and a rounded distance in metres."""
+
+    row: R
+    cursor: str
+    distance_meters: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NearestPage(Generic[R]):
+    """One page of a nearest-first search, ready to wrap in its connection type."""
+
+    edges: list[NearestEdge[R]]
+    page_info: PageInfo
+    searched_radius_m: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NearestSearch:
+    """The checked arguments of a nearest-first search (`limit`: the page size)."""
+
+    origin: LngLat
+    limit: int
+    max_distance_m: int
+    widens: bool
+    cursor_kind: str
+    settings: Settings
+
+    @classmethod
+    def from_arguments(
+        cls,
+        near: LocationInput,
+        *,
+        first: int | None,
+        max_distance_meters: int | None,
+        cursor_kind: str,
+        settings: Settings,
+    ) -> NearestSearch:
+        """Checked in argument order: `near`, `first`, then `maxDistanceMeters`."""
+        origin = near.to_lnglat()
+        limit = page_size(first, settings.max_page_size)
+        return cls(
+            origin=origin,
+            limit=limit,
+            max_distance_m=check_max_distance(max_distance_meters, settings),
+            widens=max_distance_meters is None,
+            cursor_kind=cursor_kind,
+            settings=settings,
+        )
+
+    def after_id(self, after: str | None) -> int | None:
+        """The id in an `after` cursor of this search (None: first page); see `resume_anchor`."""
+        return decode_id_cursor(after, self.cursor_kind)
+
+    def page(self, rows: Sequence[tuple[R, float]], *, resumed: bool) -> NearestPage[R]:
+        """The page from up to `limit + 1` (row, exact distance_m) pairs, nearest first: the
+        extra row only tells that a next page exists."""
+        shown = rows[: self.limit]
+        if self.widens:
+            full = len(shown) == self.limit
+            searched_m = widening_radius_m(shown[-1][1] if full else None, self.settings)
+        else:
+            searched_m = self.max_distance_m
+        edges = [
+            NearestEdge(row, encode_cursor(self.cursor_kind, row.id), round_distance_m(distance_m))
+            for row, distance_m in shown
+        ]
+        return NearestPage(
+            edges=edges,
+            page_info=page_info(
+                [edge.cursor for edge in edges],
+                has_next_page=len(rows) > self.limit,
+                has_previous_page=resumed,
+            ),
+            searched_radius_m=searched_m,
+        )
+
+
+async def resume_anchor(
+    after_id: int | None, distance_m: Callable[[int], Awaitable[float | None]], *, noun: str
+) -> Anchor | None:
+    """The (distance_m, id) to resume after, the distance recomputed from the origin by
+    `distance_m(id)`; None for the first page. A row deleted since is an INVALID_CURSOR."""
+    if after_id is None:
+        return None
+    found_m = await distance_m(after_id)
+    if found_m is None:
+        raise UserError(
+            ErrorCode.INVALID_CURSOR,
+            f"The {noun} this cursor points at was deleted: start from the first page.",
+        )
+    return found_m, after_id
