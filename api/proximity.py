@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, NamedTuple
+from typing import Annotated, Generic, NamedTuple, Protocol, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.errors import ErrorCode, UserError
 from api.inputs import LocationInput
@@ -29,6 +30,10 @@ WIDENING_STEPS_M = (2_000, 5_000, 10_000, 25_000)
 SearchOrigin = Annotated[
     LocationInput, strawberry.argument(description="Where to search from, e.g. your home.")
 ]
+SearchAfter = Annotated[
+    str | None,
+    strawberry.argument(description="endCursor of the previous page, with the same near."),
+]
 MaxDistanceMeters = Annotated[
     int | None,
     strawberry.argument(
@@ -40,6 +45,51 @@ MaxDistanceMeters = Annotated[
 
 Anchor = tuple[float, int]
 """(distance_m, id) of the last row already shown: where the next page starts."""
+
+
+Node = TypeVar("Node")
+Edge = TypeVar("Edge")
+Connection = TypeVar("Connection")
+Node_contra = TypeVar("Node_contra", contravariant=True)
+Edge_co = TypeVar("Edge_co", covariant=True)
+Connection_co = TypeVar("Connection_co", covariant=True)
+
+
+class EdgeType(Protocol[Node_contra, Edge_co]):
+    """A search's edge type, e.g. `ItemSearchEdge`."""
+
+    def __call__(self, *, node: Node_contra, cursor: str, distance_meters: int) -> Edge_co: ...
+
+
+class ConnectionType(Protocol[Edge, Connection_co]):
+    """A search's connection type, e.g. `ItemSearchConnection`."""
+
+    def __call__(
+        self, *, edges: list[Edge], page_info: PageInfo, searched_radius_meters: int
+    ) -> Connection_co: ...
+
+
+class DistanceQuery(Protocol):
+    """A `db.queries` function: metres from `origin` to row `row_id` (None: no such row)."""
+
+    def __call__(
+        self, conn: AsyncConnection, origin: LngLat, row_id: int, /
+    ) -> Awaitable[float | None]: ...
+
+
+class NearestQuery(Protocol[R]):
+    """A `db.queries` search: up to `limit` (row, distance_m) pairs, nearest first."""
+
+    def __call__(
+        self,
+        conn: AsyncConnection,
+        origin: LngLat,
+        /,
+        *,
+        limit: int,
+        after: Anchor | None,
+        max_distance_m: float,
+    ) -> Awaitable[list[tuple[R, float]]]: ...
 
 
 def check_max_distance(max_distance_m: int | None, settings: Settings) -> int:
@@ -92,16 +142,36 @@ class NearestPage(Generic[R]):
     page_info: PageInfo
     searched_radius_m: int
 
+    def connection(
+        self,
+        connection: ConnectionType[Edge, Connection],
+        edge: EdgeType[Node, Edge],
+        node: Callable[[R], Node],
+    ) -> Connection:
+        """The page as `connection` of `edge`s whose nodes are built from rows by `node`."""
+        return connection(
+            edges=[
+                edge(node=node(each.row), cursor=each.cursor, distance_meters=each.distance_meters)
+                for each in self.edges
+            ],
+            page_info=self.page_info,
+            searched_radius_meters=self.searched_radius_m,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NearestSearch:
-    """The checked arguments of a nearest-first search (`limit`: the page size)."""
+    """The checked arguments of one search (`limit`: the page size), and how to run it.
+
+    `cursor_kind` tells its cursors from other searches'; `noun` names its rows in errors.
+    """
 
     origin: LngLat
     limit: int
     max_distance_m: int
     widens: bool
     cursor_kind: str
+    noun: str
     settings: Settings
 
     @classmethod
@@ -112,6 +182,7 @@ class NearestSearch:
         first: int | None,
         max_distance_meters: int | None,
         cursor_kind: str,
+        noun: str,
         settings: Settings,
     ) -> NearestSearch:
         """Checked in argument order: `near`, `first`, then `maxDistanceMeters`."""
@@ -123,16 +194,44 @@ class NearestSearch:
             max_distance_m=check_max_distance(max_distance_meters, settings),
             widens=max_distance_meters is None,
             cursor_kind=cursor_kind,
+            noun=noun,
             settings=settings,
         )
 
-    def after_id(self, after: str | None) -> int | None:
-        """The id in an `after` cursor of this search (None: first page); see `resume_anchor`."""
-        return decode_id_cursor(after, self.cursor_kind)
+    async def run(
+        self,
+        reader: AsyncEngine,
+        after: str | None,
+        *,
+        distance_m: DistanceQuery,
+        rows: NearestQuery[R],
+    ) -> NearestPage[R]:
+        """The page after the `after` cursor: its row's distance is recomputed by `distance_m`
+        (a row deleted since is an INVALID_CURSOR), then `rows` fetches one row more than a
+        page, which only tells that a next page exists."""
+        after_id = decode_id_cursor(after, self.cursor_kind)
+        async with reader.connect() as conn:
+            anchor = None
+            if after_id is not None:
+                found_m = await distance_m(conn, self.origin, after_id)
+                if found_m is None:
+                    raise UserError(
+                        ErrorCode.INVALID_CURSOR,
+                        f"The {self.noun} this cursor points at was deleted: start from the "
+                        "first page.",
+                    )
+                anchor = (found_m, after_id)
+            found = await rows(
+                conn,
+                self.origin,
+                limit=self.limit + 1,
+                after=anchor,
+                max_distance_m=self.max_distance_m,
+            )
+        return self.page(found, resumed=anchor is not None)
 
     def page(self, rows: Sequence[tuple[R, float]], *, resumed: bool) -> NearestPage[R]:
-        """The page from up to `limit + 1` (row, exact distance_m) pairs, nearest first: the
-        extra row only tells that a next page exists."""
+        """The page from up to `limit + 1` (row, exact distance_m) pairs, nearest first."""
         shown = rows[: self.limit]
         if self.widens:
             full = len(shown) == self.limit
@@ -152,19 +251,3 @@ class NearestSearch:
             ),
             searched_radius_m=searched_m,
         )
-
-
-async def resume_anchor(
-    after_id: int | None, distance_m: Callable[[int], Awaitable[float | None]], *, noun: str
-) -> Anchor | None:
-    """The (distance_m, id) to resume after, the distance recomputed from the origin by
-    `distance_m(id)`; None for the first page. A row deleted since is an INVALID_CURSOR."""
-    if after_id is None:
-        return None
-    found_m = await distance_m(after_id)
-    if found_m is None:
-        raise UserError(
-            ErrorCode.INVALID_CURSOR,
-            f"The {noun} this cursor points at was deleted: start from the first page.",
-        )
-    return found_m, after_id

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import TypeVar
 
 from shapely.geometry import MultiPolygon
 
@@ -11,6 +13,8 @@ from geo.boundaries import geojson_to_multipolygon
 from geo.errors import GeoValidationError
 
 COMMUNE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+
+MaybeDatetime = TypeVar("MaybeDatetime", bound=datetime | None)
 
 
 def clean_text(value: str, *, argument: str, max_length: int, min_length: int = 1) -> str:
@@ -48,3 +52,17 @@ def clean_boundary(value: object, *, max_area_m2: float) -> MultiPolygon:
         return geojson_to_multipolygon(value, max_area_m2=max_area_m2)
     except GeoValidationError as error:
         raise UserError(error.code, error.message, argument="boundary") from None
+
+
+def aware(value: MaybeDatetime, argument: str) -> MaybeDatetime:
+    """Refuse times without a UTC offset: "18:00" means something else in every time zone.
+
+    None (an optional argument left out) passes through.
+    """
+    if value is not None and value.utcoffset() is None:
+        raise UserError(
+            ErrorCode.BAD_USER_INPUT,
+            f"`{argument}` needs a UTC offset, e.g. 2026-12-01T07:45:00+01:00.",
+            argument=argument,
+        )
+    return value

@@ -14,13 +14,15 @@ import typer
 from rich.console import Console
 
 from api.settings import Settings
-from bench import assignment, registration
+from bench import assignment, proximity, registration, subscriptions
 from bench.france_profile import bench_database
 
 Benchmark = Callable[[str, Console, Settings], None]
 BENCHMARKS: dict[str, Benchmark] = {
     "assignment": assignment.run,
+    "proximity": proximity.run,
     "registration": registration.run,
+    "subscriptions": subscriptions.run,
 }
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

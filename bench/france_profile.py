@@ -3,7 +3,8 @@
 It lives on DATABASE_URL's server when that is set, else on the embedded cluster (started if
 needed, and stopped at the end only if this process started it). It is not the application
 database, so a benchmark never replaces anybody's demo data; it is regenerated only when its
-row counts are not the France profile's, or on `--reload`.
+row counts (households, networks, items, posts) are not the France profile's, or on
+`--reload`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from api.settings import Settings
 from db.embedded import EmbeddedPostgres
 from db.engine import create_engine
 from db.migrate import upgrade
-from seeds.france import NETWORK_COMMUNES, load_france
+from seeds.france import NETWORK_COMMUNES, FranceScale, load_france
 
 BENCH_DATABASE = "voisinage_bench"
 HOUSEHOLDS = 1_000_000
@@ -30,9 +31,12 @@ SEED = 1
 PROFILE_COUNTS = text(
     """
     SELECT (SELECT count(*) FROM households),
-           (SELECT count(*) FROM neighbourhoods WHERE kind = 'POLYGON')
+           (SELECT count(*) FROM neighbourhoods WHERE kind = 'POLYGON'),
+           (SELECT count(*) FROM items),
+           (SELECT count(*) FROM posts)
     """
 )
+SHARED = FranceScale()
 
 
 @contextlib.contextmanager
@@ -53,10 +57,16 @@ async def has_profile(url: str) -> bool:
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            households, polygons = (await conn.execute(PROFILE_COUNTS)).one()
+            households, polygons, items, posts = (await conn.execute(PROFILE_COUNTS)).one()
     finally:
         await engine.dispose()
-    return (int(households), int(polygons)) == (HOUSEHOLDS, NETWORK_COMMUNES)
+    expected = (
+        HOUSEHOLDS,
+        NETWORK_COMMUNES,
+        SHARED.count(SHARED.items_per_household, HOUSEHOLDS),
+        SHARED.count(SHARED.posts_per_household, HOUSEHOLDS),
+    )
+    return (int(households), int(polygons), int(items), int(posts)) == expected
 
 
 @contextlib.contextmanager
@@ -68,7 +78,7 @@ def bench_database(settings: Settings, console: Console, *, reload: bool = False
         rendered = url.render_as_string(hide_password=False)
         upgrade(rendered)
         if reload or not asyncio.run(has_profile(rendered)):
-            console.print(f"Loading the France profile into {BENCH_DATABASE} (about 2 minutes)…")
+            console.print(f"Loading the France profile into {BENCH_DATABASE} (3 to 5 minutes)…")
             asyncio.run(
                 load_france(
                     rendered, households=HOUSEHOLDS, seed=SEED, resolution=settings.h3_resolution

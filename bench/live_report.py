@@ -54,8 +54,8 @@ class ScenarioResult:
     name: str
     posts: int
     failed_posts: int
-    unconfirmed: int
-    """Posts announced (NOTIFY seen) although their createPost answered an error."""
+    failures: Counter[tuple[str, bool]]
+    """createPost errors by (error, whether the post was committed and announced all the same)."""
     expected: int
     delivered: int
     duplicates: int
@@ -69,6 +69,8 @@ class ScenarioResult:
     raw_from_request: Percentiles
     after_raw: Percentiles
     raw_seen: int
+    committed: int
+    """Posts the raw listener saw: every post committed, whatever createPost answered."""
     idle_kib: float
     machine: Machine
 
@@ -82,6 +84,7 @@ def analyse(
     closed: list[int | None],
     errors: list[str],
     raw_arrivals: dict[int, float],
+    raw_titles: dict[str, int],
     idle_kib: float,
     machine: Machine,
 ) -> ScenarioResult:
@@ -111,7 +114,7 @@ def analyse(
         name=name,
         posts=len(published),
         failed_posts=len(published) - len(posts),
-        unconfirmed=len(unconfirmed),
+        failures=Counter((p.error or "?", p.title in raw_titles) for p in published if p.error),
         expected=sum(wanted[p.neighbourhood_id] for p in posts.values()),
         delivered=len(from_response),
         duplicates=duplicates,
@@ -124,6 +127,7 @@ def analyse(
         raw_from_request=Percentiles.of([t - p.sent for t, p in raw]),
         after_raw=Percentiles.of(after_raw),
         raw_seen=len(raw),
+        committed=len(raw_arrivals),
         idle_kib=idle_kib,
         machine=machine,
     )
@@ -133,60 +137,43 @@ def ms(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:,.1f} ms"
 
 
-def ratio(ours: float, raw: float) -> float | None:
-    return ours / raw if raw > 0 and not math.isnan(ours) else None
-
-
 def measures(r: ScenarioResult) -> list[Measure]:
-    ok = r.delivered == r.expected and not (r.strays or r.duplicates or r.closed)
-    m = r.machine
+    """The issue's figures; the p99 target is also checked from the commit (the raw NOTIFY),
+    because an overloaded server delays the createPost response as much as the deliveries."""
+    confirmed = r.posts - r.failed_posts
     return [
         Measure(
-            name="deliveries",
+            name="createPost answered with the post",
+            ours=f"{confirmed:,} of {r.posts:,}",
+            raw="",
+            ratio=None,
+            target="every post",
+            met=r.failed_posts == 0,
+        ),
+        Measure(
+            name="deliveries of those posts",
             ours=f"{r.delivered:,} of {r.expected:,}",
-            raw=f"{r.raw_seen:,} of {r.posts - r.failed_posts:,}",
+            raw=f"{r.raw_seen:,} of {confirmed:,}",
             ratio=None,
             target="every event",
-            met=ok,
+            met=r.delivered == r.expected and not (r.strays or r.duplicates or r.closed),
         ),
-        Measure(
-            name="from createPost response, p50",
-            ours=ms(r.from_response.p50),
-            raw=ms(r.raw_from_response.p50),
-            ratio=None,
+        latency("from createPost response, p50", r.from_response.p50, r.raw_from_response.p50),
+        latency(
+            "from createPost response, p99",
+            r.from_response.p99,
+            r.raw_from_response.p99,
+            target=TARGET_P99_MS,
         ),
-        Measure(
-            name="from createPost response, p99",
-            ours=ms(r.from_response.p99),
-            raw=ms(r.raw_from_response.p99),
-            ratio=None,
-            target=f"≤ {TARGET_P99_MS:.0f} ms",
-            met=r.from_response.p99 <= TARGET_P99_MS,
+        latency("from createPost response, max", r.from_response.max, r.raw_from_response.max),
+        latency(
+            "from createPost request, p50", r.from_request.p50, r.raw_from_request.p50, ratio=True
         ),
-        Measure(
-            name="from createPost response, max",
-            ours=ms(r.from_response.max),
-            raw=ms(r.raw_from_response.max),
-            ratio=None,
+        latency(
+            "from createPost request, p99", r.from_request.p99, r.raw_from_request.p99, ratio=True
         ),
-        Measure(
-            name="from createPost request, p50",
-            ours=ms(r.from_request.p50),
-            raw=ms(r.raw_from_request.p50),
-            ratio=ratio(r.from_request.p50, r.raw_from_request.p50),
-        ),
-        Measure(
-            name="from createPost request, p99",
-            ours=ms(r.from_request.p99),
-            raw=ms(r.raw_from_request.p99),
-            ratio=ratio(r.from_request.p99, r.raw_from_request.p99),
-        ),
-        Measure(
-            name="after the raw NOTIFY, p50 / p99",
-            ours=f"{ms(r.after_raw.p50)} / {ms(r.after_raw.p99)}",
-            raw="0",
-            ratio=None,
-        ),
+        latency("from the raw NOTIFY (≈ commit), p50", r.after_raw.p50, 0.0),
+        latency("from the raw NOTIFY (≈ commit), p99", r.after_raw.p99, 0.0, target=TARGET_P99_MS),
         Measure(
             name="server memory per idle subscription",
             ours=f"{r.idle_kib:.1f} KiB",
@@ -196,12 +183,25 @@ def measures(r: ScenarioResult) -> list[Measure]:
             met=r.idle_kib <= TARGET_IDLE_KIB,
         ),
         Measure(
-            name="server CPU per post (createPost + fan-out)",
-            ours=f"{m.server_cpu_s / max(r.posts, 1) * 1000:,.1f} ms",
+            name="server CPU per committed post (createPost + fan-out)",
+            ours=f"{r.machine.server_cpu_s / max(r.committed, 1) * 1000:,.1f} ms",
             raw="—",
             ratio=None,
         ),
     ]
+
+
+def latency(
+    name: str, ours: float, raw: float, *, target: float | None = None, ratio: bool = False
+) -> Measure:
+    return Measure(
+        name=name,
+        ours=ms(ours),
+        raw=ms(raw),
+        ratio=ours / raw if ratio and raw > 0 and not math.isnan(ours) else None,
+        target="" if target is None else f"≤ {target:.0f} ms",
+        met=None if target is None else ours <= target,
+    )
 
 
 def print_report(
@@ -221,10 +221,10 @@ def print_report(
             highlight=False,
         )
         problems = []
-        if r.failed_posts:
+        for (error, committed), count in sorted(r.failures.items()):
             problems.append(
-                f"{r.failed_posts} createPost answered an error ({r.unconfirmed} of those posts "
-                "were committed and announced all the same)"
+                f"{count} createPost failed with {error}"
+                + (", the post committed and announced all the same" if committed else "")
             )
         if r.duplicates or r.strays:
             problems.append(f"{r.duplicates} duplicates, {r.strays} to the wrong neighbourhood")

@@ -34,10 +34,12 @@ class Published:
     """One `createPost`, with monotonic times (s) of the request and of its response."""
 
     neighbourhood_id: int
+    title: str
     sent: float
     responded: float
     post_id: int | None
     error: str | None = None
+    """What went wrong: the GraphQL error code, or the client-side exception's name."""
 
 
 @dataclass
@@ -45,9 +47,12 @@ class RawListener:
     """Arrival time (monotonic, s) of each post's NOTIFY on a plain LISTEN connection."""
 
     arrivals: dict[int, float] = field(default_factory=dict)
+    titles: dict[str, int] = field(default_factory=dict)
+    """Post id by title, to recognise posts whose createPost answered an error."""
 
     def reset(self) -> None:
         self.arrivals.clear()
+        self.titles.clear()
 
 
 @contextlib.asynccontextmanager
@@ -61,6 +66,7 @@ async def raw_listener(url: str) -> AsyncIterator[RawListener]:
             event = json.loads(notification.payload)
             if event.get("type") == "post_created":
                 listener.arrivals[int(event["id"])] = arrived
+                listener.titles[str(event["title"])] = int(event["id"])
 
     try:
         await conn.execute(f"LISTEN {CHANNEL}")
@@ -83,23 +89,30 @@ async def create_post(client: httpx.AsyncClient, url: str, author: Member, title
             json={"query": CREATE_POST, "variables": {"title": title, "body": BODY}},
             headers={"authorization": f"Bearer {author.token}"},
         )
-        responded = time.monotonic()
+    except httpx.HTTPError as failure:
+        error = type(failure).__name__
+        return Published(author.neighbourhood_id, title, sent, time.monotonic(), None, error)
+    responded = time.monotonic()
+    try:
         body = response.json()
-        result = (body.get("data") or {}).get("createPost") or {}
-        if result.get("__typename") != "CreatePostSuccess":
-            raise RuntimeError(json.dumps(body)[:300])
-        post_id: int | None = post_number(result["post"]["id"])
-        error = None
-    except (httpx.HTTPError, RuntimeError, ValueError) as failure:
-        responded, post_id, error = time.monotonic(), None, f"{type(failure).__name__}: {failure}"
-    return Published(author.neighbourhood_id, sent, responded, post_id, error)
+    except ValueError:
+        error = f"HTTP {response.status_code} {response.text[:60]!r}"
+        return Published(author.neighbourhood_id, title, sent, responded, None, error)
+    result = (body.get("data") or {}).get("createPost") or {}
+    if result.get("__typename") == "CreatePostSuccess":
+        post_id = post_number(result["post"]["id"])
+        return Published(author.neighbourhood_id, title, sent, responded, post_id)
+    codes = {str((e.get("extensions") or {}).get("code")) for e in body.get("errors") or []}
+    error = ",".join(sorted(codes)) or str(result.get("__typename"))
+    return Published(author.neighbourhood_id, title, sent, responded, None, error)
 
 
 async def publish(
     url: str, authors: list[Member], *, count: int, interval_s: float
 ) -> list[Published]:
     """`count` posts, one every `interval_s`, by `authors` in turn (round-robin)."""
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    # No pool limit: a request waits in the server (as those of many clients would), not here.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         start = time.monotonic() + 0.05
         tasks: list[asyncio.Task[Published]] = []

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -99,11 +99,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(url: str, log: IO[bytes]) -> Iterator[Server]:
+def running_server(
+    url: str, log: IO[bytes], overrides: Mapping[str, str] | None = None
+) -> Iterator[Server]:
     """`python -m api serve` on a free port; stopped (only this process) whatever happens.
 
     The rate limit is raised, not switched off, so its bookkeeping stays in the measured path
-    while 520 requests a minute from one address stay allowed.
+    while 520 requests a minute from one address stay allowed; `overrides` replace any of
+    these settings (another benchmark's server).
     """
     port = free_port()
     environment = {  # the child inherits ours, as any process started from a shell would
@@ -112,6 +115,7 @@ def running_server(url: str, log: IO[bytes]) -> Iterator[Server]:
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "LOG_LEVEL": "WARNING",
         "WORKERS": "1",
+        **(overrides or {}),
     }
     command = [sys.executable, "-m", "api", "serve", "--no-seed", "--port", str(port)]
     process = subprocess.Popen(

@@ -229,7 +229,7 @@ async def run_scenario(url: str, scenario: Scenario, options: Options, log: Path
                 after = machine_counters(server.pid, worker.pid)
                 if profiler is not None:
                     profiler.wait(timeout=options.seconds + 60)
-                raw_arrivals = dict(raw.arrivals)
+                raw_arrivals, raw_titles = dict(raw.arrivals), dict(raw.titles)
             collected = await worker.call("collect")
         finally:
             await worker.stop()
@@ -241,6 +241,7 @@ async def run_scenario(url: str, scenario: Scenario, options: Options, log: Path
         closed=collected["closed"],
         errors=collected["errors"],
         raw_arrivals=raw_arrivals,
+        raw_titles=raw_titles,
         idle_kib=(rss_idle - rss_before) / len(scenario.subscribers),
         machine=Machine(*(b - a for a, b in zip(before, after, strict=True))),
     )

@@ -15,7 +15,7 @@ from api.errors import ErrorCode, UserError
 from api.inputs import LocationInput
 from api.scalars import GeoJSON
 from api.settings import Settings
-from api.validation import clean_text
+from api.validation import aware, clean_text
 from db.queries.carpools import CarpoolRow, departure_at, local_date
 from geo.coords import LngLat
 from geo.distance import great_circle_m
@@ -90,7 +90,7 @@ def clean_trip(input: CreateCarpoolInput, *, now: datetime) -> CleanTrip:
             "weekly one.",
             argument="departsAt",
         )
-    departs_at = aware(input.departs_at, "departsAt") if input.departs_at else None
+    departs_at = aware(input.departs_at, "departsAt")
     if departs_at is not None and not now < departs_at <= now + MAX_ADVANCE:
         raise UserError(
             ErrorCode.BAD_USER_INPUT,
@@ -177,16 +177,6 @@ def check_window(after: datetime, before: datetime) -> None:
             "`departBefore` must come after `departAfter`, at most 31 days later.",
             argument="departBefore",
         )
-
-
-def aware(value: datetime, argument: str) -> datetime:
-    if value.tzinfo is None:
-        raise UserError(
-            ErrorCode.BAD_USER_INPUT,
-            f"`{argument}` needs a UTC offset, e.g. 2026-12-01T07:45:00+01:00.",
-            argument=argument,
-        )
-    return value
 
 
 def booking_departure(row: CarpoolRow, day: date | None, *, now: datetime) -> tuple[date, datetime]:

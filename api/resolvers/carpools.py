@@ -29,7 +29,6 @@ from api.inputs import LocationInput
 from api.pagination import decode_id_cursor, encode_cursor, page_info, page_size
 from api.resolvers.carpool_input import (
     CreateCarpoolInput,
-    aware,
     booking_departure,
     check_radius,
     check_trip_length,
@@ -38,6 +37,7 @@ from api.resolvers.carpool_input import (
 )
 from api.resolvers.neighbourhoods import validation_error
 from api.types.carpool import Carpool, CarpoolDeparture, CarpoolMatchConnection, CarpoolMatchEdge
+from api.validation import aware
 from db.queries import carpool_matches as match_queries
 from db.queries import carpools as carpool_queries
 from db.queries.carpool_matches import MatchRequest

@@ -6,7 +6,6 @@ radii, rounded distances and cursors that hold an id only.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -24,7 +23,7 @@ from api.errors import (
     unauthenticated,
 )
 from api.inputs import LocationInput
-from api.proximity import MaxDistanceMeters, NearestSearch, SearchOrigin, resume_anchor
+from api.proximity import MaxDistanceMeters, NearestSearch, SearchAfter, SearchOrigin
 from api.resolvers.neighbourhoods import validation_error
 from api.scalars import GeoJSON
 from api.types.garden import Garden, GardenKind, GardenSearchConnection, GardenSearchEdge
@@ -48,7 +47,7 @@ class CreateGardenInput:
     location: LocationInput | None = strawberry.field(
         default=None,
         description="The garden's point. Give this or `boundary`, not both. For a PRIVATE "
-        "garden only your household sees it; others see your public location.",
+        "garden only your household sees it; others see the centre of its area.",
     )
     boundary: GeoJSON | None = strawberry.field(
         default=None,
@@ -107,7 +106,7 @@ class GardenQuery:
         description="Gardens nearest first from a point, across neighbourhood borders. Without "
         "maxDistanceMeters the search widens (2, 5, 10, 25 km, then the ceiling) until a page "
         "is full; searchedRadiusMeters tells how far it looked. Distances are rounded and "
-        "measured to each garden's public `location`."
+        "measured to each garden's point, a PRIVATE garden's owner's public (displaced) one."
     )
     async def gardens_near(
         self,
@@ -117,10 +116,7 @@ class GardenQuery:
             int | None,
             strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
         ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description="endCursor of the previous page, with the same near."),
-        ] = None,
+        after: SearchAfter = None,
         max_distance_meters: MaxDistanceMeters = None,
     ) -> GardenSearchConnection:
         search = NearestSearch.from_arguments(
@@ -128,32 +124,16 @@ class GardenQuery:
             first=first,
             max_distance_meters=max_distance_meters,
             cursor_kind=CURSOR_KIND,
+            noun="garden",
             settings=info.context.settings,
         )
-        after_id = search.after_id(after)
-        async with info.context.engine.connect() as conn:
-            distance_m = partial(garden_queries.garden_distance_m, conn, search.origin)
-            anchor = await resume_anchor(after_id, distance_m, noun="garden")
-            rows = await garden_queries.nearest_gardens(
-                conn,
-                search.origin,
-                limit=search.limit + 1,
-                after=anchor,
-                max_distance_m=search.max_distance_m,
-            )
-        page = search.page(rows, resumed=anchor is not None)
-        return GardenSearchConnection(
-            edges=[
-                GardenSearchEdge(
-                    node=Garden.from_row(edge.row),
-                    cursor=edge.cursor,
-                    distance_meters=edge.distance_meters,
-                )
-                for edge in page.edges
-            ],
-            page_info=page.page_info,
-            searched_radius_meters=page.searched_radius_m,
+        page = await search.run(
+            info.context.reader,
+            after,
+            distance_m=garden_queries.garden_distance_m,
+            rows=garden_queries.nearest_gardens,
         )
+        return page.connection(GardenSearchConnection, GardenSearchEdge, Garden.from_row)
 
 
 @strawberry.type

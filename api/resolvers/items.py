@@ -24,7 +24,7 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.proximity import MaxDistanceMeters, NearestSearch, SearchOrigin, resume_anchor
+from api.proximity import MaxDistanceMeters, NearestSearch, SearchAfter, SearchOrigin
 from api.resolvers.item_input import CreateItemInput, clean_item, clean_query
 from api.resolvers.neighbourhoods import validation_error
 from api.types.item import Item, ItemCategory, ItemSearchConnection, ItemSearchEdge
@@ -96,10 +96,7 @@ class ItemQuery:
             int | None,
             strawberry.argument(description="Page size, 1 to MAX_PAGE_SIZE (100); default 10."),
         ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description="endCursor of the previous page, with the same near."),
-        ] = None,
+        after: SearchAfter = None,
         max_distance_meters: MaxDistanceMeters = None,
     ) -> ItemSearchConnection:
         search = NearestSearch.from_arguments(
@@ -107,35 +104,18 @@ class ItemQuery:
             first=first,
             max_distance_meters=max_distance_meters,
             cursor_kind=CURSOR_KIND,
+            noun="item",
             settings=info.context.settings,
         )
-        text = clean_query(query)
-        after_id = search.after_id(after)
-        async with info.context.engine.connect() as conn:
-            distance_m = partial(item_queries.item_distance_m, conn, search.origin)
-            anchor = await resume_anchor(after_id, distance_m, noun="item")
-            rows = await item_queries.nearest_lenders(
-                conn,
-                search.origin,
-                category=category.name if category else None,
-                query=text,
-                limit=search.limit + 1,
-                after=anchor,
-                max_distance_m=search.max_distance_m,
-            )
-        page = search.page(rows, resumed=anchor is not None)
-        return ItemSearchConnection(
-            edges=[
-                ItemSearchEdge(
-                    node=Item.from_row(edge.row),
-                    cursor=edge.cursor,
-                    distance_meters=edge.distance_meters,
-                )
-                for edge in page.edges
-            ],
-            page_info=page.page_info,
-            searched_radius_meters=page.searched_radius_m,
+        nearest = partial(
+            item_queries.nearest_lenders,
+            category=category.name if category else None,
+            query=clean_query(query),
         )
+        page = await search.run(
+            info.context.reader, after, distance_m=item_queries.item_distance_m, rows=nearest
+        )
+        return page.connection(ItemSearchConnection, ItemSearchEdge, Item.from_row)
 
 
 @strawberry.type

@@ -24,7 +24,7 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import PageInfo, decode_time_cursor, encode_cursor, page_size
+from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
 from api.resolvers.neighbourhoods import validation_error
 from api.types.loan import (
     AlreadyBookedError,
@@ -140,11 +140,10 @@ class LoanQuery:
         ]
         return LoanConnection(
             edges=edges,
-            page_info=PageInfo(
+            page_info=page_info(
+                [edge.cursor for edge in edges],
                 has_next_page=len(rows) > limit,
                 has_previous_page=anchor is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
             ),
         )
 

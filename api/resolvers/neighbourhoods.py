@@ -19,7 +19,7 @@ from api.errors import (
     unauthenticated,
 )
 from api.inputs import LocationInput
-from api.pagination import PageInfo, decode_distance_cursor, encode_cursor, page_size
+from api.pagination import decode_distance_cursor, encode_cursor, page_info, page_size
 from api.scalars import GeoJSON, H3Cell
 from api.types.household import Household
 from api.types.neighbourhood import (
@@ -156,11 +156,10 @@ class NeighbourhoodQuery:
         ]
         return NeighbourhoodConnection(
             edges=edges,
-            page_info=PageInfo(
+            page_info=page_info(
+                [edge.cursor for edge in edges],
                 has_next_page=len(rows) > limit,
                 has_previous_page=cursor is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
             ),
         )
 

@@ -14,7 +14,7 @@ import strawberry
 from api.errors import ErrorCode, UserError
 from api.inputs import LocationInput
 from api.types.post import PostKind
-from api.validation import clean_text
+from api.validation import aware, clean_text
 from geo.coords import LngLat
 
 GIVEAWAY_LIFETIME = timedelta(days=14)
@@ -131,14 +131,3 @@ def clean_event(
         place_name=place_name,
         place=place,
     )
-
-
-def aware(value: datetime | None, argument: str) -> datetime | None:
-    """Refuse times without a UTC offset: "18:00" means something else in every time zone."""
-    if value is not None and value.utcoffset() is None:
-        raise UserError(
-            ErrorCode.BAD_USER_INPUT,
-            f"`{argument}` needs a UTC offset, e.g. 2026-12-05T18:00:00+01:00.",
-            argument=argument,
-        )
-    return value

@@ -25,7 +25,7 @@ from api.errors import (
     unauthenticated,
 )
 from api.inputs import LocationInput
-from api.proximity import MaxDistanceMeters, NearestSearch, resume_anchor
+from api.proximity import MaxDistanceMeters, NearestSearch
 from api.resolvers.neighbourhoods import validation_error
 from api.resolvers.post_input import CreatePostInput, clean_post
 from api.types.post import (
@@ -131,33 +131,14 @@ class PostQuery:
             first=first,
             max_distance_meters=max_distance_meters,
             cursor_kind=NEAR_CURSOR,
+            noun="post",
             settings=info.context.settings,
         )
-        after_id = search.after_id(after)
-        async with info.context.engine.connect() as conn:
-            distance_m = partial(post_queries.post_distance_m, conn, search.origin)
-            anchor = await resume_anchor(after_id, distance_m, noun="post")
-            rows = await post_queries.nearest_posts(
-                conn,
-                search.origin,
-                kinds=[kind.name for kind in kinds or ()],
-                limit=search.limit + 1,
-                after=anchor,
-                max_distance_m=search.max_distance_m,
-            )
-        page = search.page(rows, resumed=anchor is not None)
-        return NearbyPostConnection(
-            edges=[
-                NearbyPostEdge(
-                    node=NearbyPost.from_row(edge.row),
-                    cursor=edge.cursor,
-                    distance_meters=edge.distance_meters,
-                )
-                for edge in page.edges
-            ],
-            page_info=page.page_info,
-            searched_radius_meters=page.searched_radius_m,
+        nearest = partial(post_queries.nearest_posts, kinds=[kind.name for kind in kinds or ()])
+        page = await search.run(
+            info.context.reader, after, distance_m=post_queries.post_distance_m, rows=nearest
         )
+        return page.connection(NearbyPostConnection, NearbyPostEdge, NearbyPost.from_row)
 
 
 @strawberry.type

@@ -126,7 +126,7 @@ class ReportQuery:
         anchor = decode_time_cursor(after, QUEUE_CURSOR)
         async with info.context.engine.connect() as conn:
             rows = await report_queries.moderation_queue(
-                conn, nid, status=status.value, limit=limit + 1, after=anchor
+                conn, nid, status=status.name, limit=limit + 1, after=anchor
             )
         edges = report_edges(rows[:limit], QUEUE_CURSOR)
         return ModerationQueue(
@@ -137,7 +137,7 @@ class ReportQuery:
                 has_previous_page=anchor is not None,
             ),
             neighbourhood_id=nid,
-            status=status.value,
+            status=status.name,
         )
 
     @strawberry.field(
@@ -226,7 +226,7 @@ class ReportMutation:
                 target_id,
                 reporter_account_id=viewer.account_id,
                 reporter_household_id=viewer.household_id,
-                reason=reason.value,
+                reason=reason.name,
                 details=text,
             )
             if row is None:
@@ -276,7 +276,7 @@ class ReportMutation:
         current: ReportRow | None = None
         async with info.context.engine.begin() as conn:
             row = await report_queries.resolve_report(
-                conn, report_id, outcome=outcome.value, account_id=viewer.account_id, note=text
+                conn, report_id, outcome=outcome.name, account_id=viewer.account_id, note=text
             )
             if row is not None:
                 await apply_outcome(conn, row, viewer)

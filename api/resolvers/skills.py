@@ -23,7 +23,7 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import PageInfo, decode_time_cursor, encode_cursor, page_size
+from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
 from api.resolvers.loans import decode_node_id
 from api.resolvers.neighbourhoods import validation_error
 from api.types.skill import Skill, SkillConnection, SkillEdge, can_see_skill
@@ -121,11 +121,10 @@ class SkillQuery:
         ]
         return SkillConnection(
             edges=edges,
-            page_info=PageInfo(
+            page_info=page_info(
+                [edge.cursor for edge in edges],
                 has_next_page=len(rows) > limit,
                 has_previous_page=anchor is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
             ),
         )
 

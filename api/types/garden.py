@@ -1,10 +1,13 @@
 """The public Garden type and its search connection, built explicitly from `GardenRow`.
 
 Privacy rule: a PRIVATE garden is usually its owner's own garden, so its exact point and its
-boundary would show where the owner lives. Everyone but the owner household sees it at the
-owner's public (displaced, 150–400 m) location and without a boundary; distances to it are
-measured from that public point and rounded. A COMMUNITY garden is a public place: its point
-(on its boundary's surface when drawn) and boundary are shown to all.
+boundary would show where the owner lives. Everyone but the owner household sees it at the centre
+of its area (an H3 cell of about 36 km², `geo.routes.lnglat_to_area_centre`, as carpool ends) and
+without a boundary; distances to it are measured from the owner's public (displaced, 150–400 m)
+location and rounded. That public location itself never leaves as coordinates, as for items,
+posts and households: a displaced point shown exactly could be averaged or trilaterated back
+towards the home. A COMMUNITY garden is a public place: its point (on its boundary's surface when
+drawn) and boundary are shown to all.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from api.pagination import PageInfo
 from api.scalars import GeoJSON
 from api.types.neighbour import Neighbour
 from db.queries.gardens import GardenRow
+from geo.routes import lnglat_to_area_centre
 
 Info = strawberry.Info[Context, None]
 
@@ -68,12 +72,15 @@ class Garden(relay.Node):
         )
 
     @strawberry.field(
-        description="Where to show the garden on a map: its own point for a COMMUNITY garden; "
-        "for a PRIVATE one, the owner household's public location, displaced 150 to 400 m "
-        "from the home (the same for everyone, owner included)."
+        description="Where to show the garden on a map: its own point for a COMMUNITY garden "
+        "and, for a PRIVATE one, to its owner household. Everyone else sees a PRIVATE garden at "
+        "the centre of its area (about 6 km across), the same for every garden of that area."
     )
-    def location(self) -> Location:
-        return Location.from_lnglat(self.row.public)
+    def location(self, info: Info) -> Location:
+        if self.shows_exact_place(info):
+            return Location.from_lnglat(self.row.location)
+        # From the public point, not the exact one: nothing others see starts from the home.
+        return Location.from_lnglat(lnglat_to_area_centre(self.row.public))
 
     @strawberry.field(
         description="The garden's exact point (on its boundary's surface when drawn). A "
@@ -129,7 +136,8 @@ class GardenSearchEdge:
     node: Garden
     cursor: str = strawberry.field(description="Pass as `after` to continue after this garden.")
     distance_meters: int = strawberry.field(
-        description="Distance from the origin to the garden's `location`, rounded: to 100 m "
+        description="Distance from the origin to the garden's point (a PRIVATE garden's: its "
+        "owner's public location, displaced 150 to 400 m from the home), rounded: to 100 m "
         "below 2 km, to 500 m above, never less than 100."
     )
 

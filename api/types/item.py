@@ -16,6 +16,7 @@ from strawberry import relay
 
 from api.context import Context
 from api.pagination import PageInfo
+from api.types.neighbour import Neighbour, neighbourhood_field
 from api.types.neighbourhood import Neighbourhood
 from db.queries.items import ItemRow, LenderRow
 
@@ -130,19 +131,11 @@ class ItemTerms(Enum):
     description="Who lends an item, as anyone may see it: a household's name and neighbourhood. "
     "Never an address or a location; the address is shared only once a loan is accepted."
 )
-class Lender:
+class Lender(Neighbour):
     name: str = strawberry.field(description="The lending household's display name.")
-    neighbourhood_id: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: LenderRow) -> Lender:
-        return cls(name=row.name, neighbourhood_id=row.neighbourhood_id)
-
-    @strawberry.field(description="The neighbourhood network the lender belongs to.")
-    async def neighbourhood(self, info: strawberry.Info[Context, None]) -> Neighbourhood:
-        row = await info.context.loaders.neighbourhood_by_id.load(self.neighbourhood_id)
-        assert row is not None, "foreign key guarantees the neighbourhood exists"
-        return Neighbourhood.from_row(row)
+    neighbourhood: Neighbourhood = neighbourhood_field(
+        "The neighbourhood network the lender belongs to."
+    )
 
 
 @strawberry.type(description="Something a household lends to its neighbours.")

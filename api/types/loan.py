@@ -20,8 +20,8 @@ from api.errors import MutationError
 from api.inputs import Location
 from api.pagination import PageInfo
 from api.types.item import Item, Lender
+from api.types.neighbour import Neighbour, neighbourhood_field
 from api.types.neighbourhood import Neighbourhood
-from db.queries.items import LenderRow
 from db.queries.loans import BORROWER, LENDER, LoanRow, today_in_france
 
 if TYPE_CHECKING:
@@ -64,19 +64,11 @@ class LoanRole(Enum):
     description="Who borrows, as the lender sees it: a household's name and neighbourhood, "
     "never a location."
 )
-class Borrower:
+class Borrower(Neighbour):
     name: str = strawberry.field(description="The borrowing household's display name.")
-    neighbourhood_id: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: LenderRow) -> Borrower:
-        return cls(name=row.name, neighbourhood_id=row.neighbourhood_id)
-
-    @strawberry.field(description="The neighbourhood network the borrower belongs to.")
-    async def neighbourhood(self, info: strawberry.Info[Context, None]) -> Neighbourhood:
-        row = await info.context.loaders.neighbourhood_by_id.load(self.neighbourhood_id)
-        assert row is not None, "foreign key guarantees the neighbourhood exists"
-        return Neighbourhood.from_row(row)
+    neighbourhood: Neighbourhood = neighbourhood_field(
+        "The neighbourhood network the borrower belongs to."
+    )
 
 
 @strawberry.type(
@@ -146,15 +138,11 @@ class Loan(relay.Node):
 
     @strawberry.field(description="The lending household: a name and a neighbourhood.")
     async def lender(self, info: strawberry.Info[Context, None]) -> Lender:
-        row = await info.context.loaders.lender_by_household_id.load(self.row.lender_household_id)
-        assert row is not None, "foreign key guarantees the household exists"
-        return Lender.from_row(row)
+        return await Lender.load(info, self.row.lender_household_id)
 
     @strawberry.field(description="The borrowing household: a name and a neighbourhood.")
     async def borrower(self, info: strawberry.Info[Context, None]) -> Borrower:
-        row = await info.context.loaders.lender_by_household_id.load(self.row.borrower_household_id)
-        assert row is not None, "foreign key guarantees the household exists"
-        return Borrower.from_row(row)
+        return await Borrower.load(info, self.row.borrower_household_id)
 
     @strawberry.field(
         description="Where to pick the item up: the lender's exact home (WGS 84). Shown to the "

@@ -18,7 +18,7 @@ from strawberry import relay
 from api.context import Context, Viewer
 from api.errors import ErrorCode, UserError
 from api.inputs import Location
-from api.pagination import PageInfo, decode_time_cursor, encode_cursor, page_size
+from api.pagination import PageInfo, decode_time_cursor, encode_cursor, page_info, page_size
 from api.types.neighbourhood import Neighbourhood
 from db.queries import posts as post_queries
 from db.rows import CommentRow, PostAuthorRow, PostRow
@@ -275,11 +275,10 @@ async def posts_page(
     ]
     return PostConnection(
         edges=edges,
-        page_info=PageInfo(
+        page_info=page_info(
+            [edge.cursor for edge in edges],
             has_next_page=len(rows) > limit,
             has_previous_page=before is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
         ),
     )
 
@@ -301,11 +300,10 @@ async def comments_page(
     ]
     return CommentConnection(
         edges=edges,
-        page_info=PageInfo(
+        page_info=page_info(
+            [edge.cursor for edge in edges],
             has_next_page=len(rows) > limit,
             has_previous_page=cursor is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
         ),
     )
 

@@ -26,7 +26,8 @@ from geo.coords import LngLat
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GardenRow:
     """A garden as stored. `location` and `boundary_geojson` are exact: for a PRIVATE garden
-    the API shows them to the owner household only; `public` is what anyone may see."""
+    the API shows them to the owner household only. `public` is the point searches measure to
+    (a PRIVATE garden's: the owner's displaced point), shown to others only as its area's centre."""
 
     id: int
     household_id: int

@@ -96,7 +96,7 @@ INSERTED = [
 ]
 
 
-def to_row(row: Row[Any]) -> ReportRow:
+def to_row(row: Row[*tuple[Any, ...]]) -> ReportRow:
     return ReportRow(**row._mapping)
 
 

@@ -61,7 +61,7 @@ REVIEW_COLUMNS = (
 )
 
 
-def to_row(row: Row[Any]) -> ReviewRow:
+def to_row(row: Row[*tuple[Any, ...]]) -> ReviewRow:
     return ReviewRow(**row._mapping)
 
 

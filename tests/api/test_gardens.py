@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.settings import Settings
 from db.queries import gardens as garden_queries
 from geo.coords import LngLat
+from geo.routes import lnglat_to_area_centre
 from tests.api.conftest import GraphQLClient
 from tests.api.helpers import counting_client, member, node_id
 
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.usefixtures("clean_db")
 
 CHAVENAY = {"lng": 1.99, "lat": 48.85}
 TOWN_HALL = {"lng": 1.98676, "lat": 48.85330}  # Mairie de Chavenay: a home with digits to spot
+TOWN_HALL_PUBLIC = {"lng": 1.98413, "lat": 48.85561}  # as if displaced ~320 m at registration
+PUBLIC_SECRETS = ("1.98413", "48.85561", "1.9841", "48.8556")
 PLAISIR = {"lng": 1.95, "lat": 48.82}
 VERSAILLES = {"lng": 2.13, "lat": 48.80}
 PARIS = {"lng": 2.35, "lat": 48.86}
@@ -134,10 +137,30 @@ async def test_a_drawn_community_garden_gets_a_point_inside_and_shows_its_bounda
     assert shown["owner"]["name"] == "Association des jardins"
 
 
-async def test_a_private_garden_is_shown_to_others_at_the_owners_public_location(
+async def move_public_location(engine: AsyncEngine, place: dict[str, float]) -> None:
+    """Set every household's public point (drawn at random at registration) to `place`."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE households SET public_location = ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)"
+            ),
+            place,
+        )
+
+
+async def raw(client: GraphQLClient, query: str, variables: dict[str, Any]) -> tuple[Any, str]:
+    """The `data` of a response, and the response's raw JSON text to search for coordinates."""
+    response = await client.http.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=client.headers
+    )
+    return response.json()["data"], response.text
+
+
+async def test_a_private_garden_is_shown_to_others_at_the_centre_of_its_area(
     gql: GraphQLClient, clean_db: AsyncEngine
 ) -> None:
     owner = await member(gql, "Mairie de Chavenay", TOWN_HALL)
+    await move_public_location(clean_db, TOWN_HALL_PUBLIC)  # digits to look for, ~320 m off
     created = await garden(
         owner,
         "Potager derrière la mairie",
@@ -145,27 +168,24 @@ async def test_a_private_garden_is_shown_to_others_at_the_owners_public_location
         boundary=square(TOWN_HALL, 0.0002),
         plotsTotal=2,
     )
-    async with clean_db.connect() as conn:
-        public = (
-            await conn.execute(
-                text("SELECT ST_X(public_location), ST_Y(public_location) FROM households")
-            )
-        ).one()
     assert created["exactLocation"] is not None  # the owner sees its own garden
     assert created["boundary"] is not None
+    assert created["location"] == created["exactLocation"]
+    centre = lnglat_to_area_centre(LngLat(**TOWN_HALL_PUBLIC))
+    assert centre != LngLat(**TOWN_HALL_PUBLIC)
 
     neighbour = await member(gql, "Famille Petit", CHAVENAY)
     for client in (gql, neighbour):
-        response = await client.http.post(
-            "/graphql",
-            json={"query": NEAR, "variables": {"near": CHAVENAY}},
-            headers=client.headers,
-        )
-        edge = response.json()["data"]["gardensNear"]["edges"][0]
-        shown = edge["node"]
-        assert shown["exactLocation"] is None and shown["boundary"] is None
-        assert shown["location"] == {"lng": public[0], "lat": public[1]}
-        assert "1.9867" not in response.text and "48.853" not in response.text
+        found, near_text = await raw(client, NEAR, {"near": CHAVENAY})
+        edge = found["gardensNear"]["edges"][0]
+        read, node_text = await raw(client, GARDEN, {"id": created["id"]})
+        for shown in (edge["node"], read["node"]):
+            assert shown["exactLocation"] is None and shown["boundary"] is None
+            assert shown["location"] == {"lng": centre.lng, "lat": centre.lat}
+        for body in (near_text, node_text):
+            assert "1.9867" not in body and "48.853" not in body  # the garden, the home
+            for secret in PUBLIC_SECRETS:  # the owner's public point, in any precision
+                assert secret not in body, body
         assert edge["distanceMeters"] % 100 == 0
         padded = edge["cursor"] + "=" * (-len(edge["cursor"]) % 4)
         assert json.loads(base64.urlsafe_b64decode(padded)) == ["g", node_id(created["id"])]
@@ -176,16 +196,13 @@ async def test_a_private_garden_follows_its_owner_when_the_public_location_moves
 ) -> None:
     owner = await member(gql, "Famille Martin", CHAVENAY)
     await garden(owner, "Verger des Martin", kind="PRIVATE", location=CHAVENAY)
-    async with clean_db.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE households SET public_location = ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)"
-            ),
-            VERSAILLES,
-        )
+    await move_public_location(clean_db, VERSAILLES)
     result = await near(gql)
-    assert result["edges"][0]["node"]["location"] == VERSAILLES
+    centre = lnglat_to_area_centre(LngLat(**VERSAILLES))
+    assert result["edges"][0]["node"]["location"] == {"lng": centre.lng, "lat": centre.lat}
     assert result["edges"][0]["distanceMeters"] == 11_500
+    mine = (await owner.data(GARDEN, {"id": result["edges"][0]["node"]["id"]}))["node"]
+    assert mine["location"] == mine["exactLocation"] == CHAVENAY  # the owner: its own point
 
 
 async def test_gardens_near_are_nearest_first_with_rounded_distances(gql: GraphQLClient) -> None:

@@ -10,32 +10,24 @@ import base64
 import json
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
 from api.settings import Settings
 from api.types.item import ItemCategory, ItemCondition, ItemTerms
 from db.models import ITEM_CATEGORIES, ITEM_CONDITIONS, ITEM_TERMS
 from db.queries import items as item_queries
 from geo.coords import LngLat
 from tests.api.conftest import GraphQLClient
+from tests.api.helpers import counting_client, node_id
+from tests.api.helpers import member as lender
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
 CHAVENAY = {"lng": 1.99, "lat": 48.85}
 TOWN_HALL = {"lng": 1.98676, "lat": 48.85330}  # Mairie de Chavenay
 MAULE = {"lng": 1.8547, "lat": 48.9097}  # ~12 km north-west of Chavenay
-
-REGISTER = """
-mutation Register($name: String!, $lng: Float!, $lat: Float!) {
-  registerHousehold(input: {name: $name, location: {lng: $lng, lat: $lat}}) {
-    ... on RegisterHouseholdSuccess { household { id } neighbourhood { id name } }
-  }
-}
-"""
 
 CREATE_ITEM = """
 mutation Create($input: CreateItemInput!) {
@@ -91,10 +83,6 @@ mutation Delete($id: ID!) {
 """
 
 
-def node_id(global_id: str) -> int:
-    return int(base64.b64decode(global_id).decode().split(":")[1])
-
-
 def item_input(title: str, **overrides: Any) -> dict[str, Any]:
     return {
         "title": title,
@@ -104,13 +92,6 @@ def item_input(title: str, **overrides: Any) -> dict[str, Any]:
         "terms": "FREE",
         **overrides,
     }
-
-
-async def lender(gql: GraphQLClient, name: str, place: dict[str, float]) -> GraphQLClient:
-    """A newly signed-up account whose household is registered at `place`."""
-    member = await gql.sign_up(name=name)
-    await member.data(REGISTER, {"name": name, **place})
-    return member
 
 
 async def lend(member: GraphQLClient, title: str, **overrides: Any) -> dict[str, Any]:
@@ -427,16 +408,7 @@ async def test_a_cursor_from_elsewhere_is_refused(gql: GraphQLClient) -> None:
 async def test_a_page_of_50_costs_a_constant_number_of_statements(
     settings: Settings, clean_db: AsyncEngine
 ) -> None:
-    app = create_app(settings)
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        client = GraphQLClient(http)
+    async with counting_client(settings) as (client, statements):
         for n in range(10):  # ten households in a few H3 cells: several neighbourhoods
             place = {"lng": 1.97 + 0.01 * (n % 5), "lat": 48.84 + 0.01 * (n // 5)}
             await lender(client, f"Famille {n}", place)
@@ -464,7 +436,6 @@ async def test_a_page_of_50_costs_a_constant_number_of_statements(
             assert len(result["edges"]) == first
             counts[first] = len(statements)
         names = {edge["node"]["lender"]["neighbourhood"]["name"] for edge in result["edges"]}
-    await app.state.engine.dispose()
 
     assert len(names) > 1
     assert counts[50] == counts[5] <= 6, statements

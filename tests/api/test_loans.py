@@ -9,22 +9,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 import graphql
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.schema import export_sdl
-from api.settings import PROJECT_ROOT
+from api.settings import PROJECT_ROOT, Settings
 from db.queries import loans as loan_queries
 from db.queries.loans import LoanRow, Refusal, Refused, today_in_france
 from tests.api.conftest import GraphQLClient, promote_to_admin
+from tests.api.helpers import counting_client, member
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -32,14 +30,6 @@ LENDER_HOME = {"lng": 1.98731, "lat": 48.85417}  # Chavenay, near the church
 BORROWER_HOME = {"lng": 1.99, "lat": 48.85}  # Chavenay
 NEIGHBOUR_HOME = {"lng": 1.9921, "lat": 48.8513}  # Chavenay
 SECRETS = ("1.98731", "48.85417")  # the lender's exact home, as it would appear in JSON
-
-REGISTER = """
-mutation Register($name: String!, $lng: Float!, $lat: Float!) {
-  registerHousehold(input: {name: $name, location: {lng: $lng, lat: $lat}}) {
-    __typename
-  }
-}
-"""
 
 CREATE_ITEM = """
 mutation Create($title: String!) {
@@ -116,10 +106,7 @@ async def household(
     gql: GraphQLClient, name: str, home: dict[str, float] = NEIGHBOUR_HOME
 ) -> GraphQLClient:
     """A newly signed-up account whose household is registered at `home`."""
-    member = await gql.sign_up(name=name)
-    data = await member.data(REGISTER, {"name": name, **home})
-    assert data["registerHousehold"]["__typename"] == "RegisterHouseholdSuccess"
-    return member
+    return await member(gql, name, home)
 
 
 async def lend(client: GraphQLClient, title: str = "Perceuse à percussion") -> str:
@@ -604,41 +591,30 @@ async def test_my_loans_refuses_anonymous_viewers_and_foreign_cursors(gql: Graph
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
 
 
-@contextmanager
-def count_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-
-
 async def test_my_loans_runs_as_many_statements_for_six_loans_as_for_one(
-    gql: GraphQLClient,
+    settings: Settings,
 ) -> None:
-    lender = await household(gql, "Famille Martin", LENDER_HOME)
-    borrowers = [await household(gql, f"Famille {index}") for index in range(2)]
     query = (
         "{ myLoans(first: 50) { edges { node { id overdue item { title lender { name } } "
         "lender { name neighbourhood { name } } borrower { name neighbourhood { name } } "
         "pickupLocation { lng } } } } }"
     )
-    item_id = await lend(lender)
-    loan_id = (await request(borrowers[0], item_id, 1, 1))["loan"]["id"]
-    await act(lender, "acceptLoan", loan_id)
-    with count_statements() as few:
-        await lender.data(query)
-    for index in range(5):
-        borrower = borrowers[index % 2]
-        loan_id = (await request(borrower, item_id, index + 2, index + 2))["loan"]["id"]
+    async with counting_client(settings) as (client, statements):
+        lender = await household(client, "Famille Martin", LENDER_HOME)
+        borrowers = [await household(client, f"Famille {index}") for index in range(2)]
+        item_id = await lend(lender)
+        loan_id = (await request(borrowers[0], item_id, 1, 1))["loan"]["id"]
         await act(lender, "acceptLoan", loan_id)
-    with count_statements() as many:
+        statements.clear()
+        await lender.data(query)
+        few = list(statements)
+        for index in range(5):
+            borrower = borrowers[index % 2]
+            loan_id = (await request(borrower, item_id, index + 2, index + 2))["loan"]["id"]
+            await act(lender, "acceptLoan", loan_id)
+        statements.clear()
         data = await lender.data(query)
+        many = list(statements)
     assert len(data["myLoans"]["edges"]) == 6
     assert len(many) == len(few), many
 

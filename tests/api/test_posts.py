@@ -7,7 +7,6 @@ lat 48.80), each a square around its centre, so that a lng/lat swap puts homes n
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import re
 from collections.abc import AsyncIterator
@@ -17,7 +16,7 @@ from typing import Any
 import graphql
 import httpx
 import pytest
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
@@ -28,7 +27,8 @@ from db.models import POST_KINDS, Post
 from db.queries import posts as post_queries
 from geo.coords import LngLat
 from tests.api.conftest import GraphQLClient, promote_to_admin
-from tests.api.test_neighbourhoods import REGISTER, create, square
+from tests.api.helpers import counting_client, member, node_id
+from tests.api.test_neighbourhoods import create, square
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -133,14 +133,6 @@ mutation Delete($id: ID!) {
 """
 
 
-async def member(gql: GraphQLClient, name: str, place: dict[str, float]) -> GraphQLClient:
-    """A new account with a household at `place`, signed in."""
-    client = await gql.sign_up(name=name)
-    data = await client.data(REGISTER, {"name": name, **place})
-    assert data["registerHousehold"]["__typename"] == "RegisterHouseholdSuccess", data
-    return client
-
-
 async def network(gql: GraphQLClient, name: str, centre: dict[str, float]) -> tuple[str, Any]:
     """A square network around `centre`; returns its ID and its ambassador (the creator)."""
     ambassador = await gql.sign_up(name=f"Ambassadeur de {name}")
@@ -162,10 +154,6 @@ async def feed(client: GraphQLClient, neighbourhood_id: str, **variables: Any) -
 
 def titles(connection: dict[str, Any]) -> list[str]:
     return [edge["node"]["title"] for edge in connection["edges"]]
-
-
-def node_id(global_id: str) -> int:
-    return int(base64.b64decode(global_id).decode().split(":")[1])
 
 
 async def post_count(engine: AsyncEngine) -> int:
@@ -605,16 +593,7 @@ async def test_posts_near_pages_nearest_first_without_repeats(
 async def test_a_feed_page_of_50_costs_a_constant_number_of_statements(
     settings: Settings, clean_db: AsyncEngine
 ) -> None:
-    app = create_app(settings)
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        client = GraphQLClient(http)
+    async with counting_client(settings) as (client, statements):
         neighbourhood_id, _ = await network(client, "Chavenay", CHAVENAY)
         authors = [await member(client, f"Famille {n}", CHAVENAY) for n in range(5)]
         async with clean_db.begin() as conn:
@@ -649,7 +628,6 @@ async def test_a_feed_page_of_50_costs_a_constant_number_of_statements(
             assert len(data["neighbourhood"]["posts"]["edges"]) == first
             counts[first] = len(statements)
         names = {edge["node"]["author"]["name"] for edge in data["neighbourhood"]["posts"]["edges"]}
-    await app.state.engine.dispose()
 
     assert len(names) > 1
     assert counts[50] == counts[5] <= 5, statements

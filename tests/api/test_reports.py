@@ -21,7 +21,7 @@ from api.settings import Settings
 from db.models import Report
 from db.queries.events import CHANNEL
 from tests.api.conftest import GraphQLClient, promote_to_admin
-from tests.api.helpers import counting_client
+from tests.api.helpers import counting_client, member, node_id
 from tests.api.test_posts import (
     CHAVENAY,
     COMMENT,
@@ -29,9 +29,7 @@ from tests.api.test_posts import (
     DELETE,
     VERSAILLES,
     feed,
-    member,
     network,
-    node_id,
     post,
     titles,
 )
@@ -202,7 +200,7 @@ async def test_only_the_neighbourhoods_ambassadors_and_admins_read_its_queue(
 async def test_an_account_reports_a_post_once(
     gql: GraphQLClient, chavenay: tuple[str, GraphQLClient], clean_db: AsyncEngine
 ) -> None:
-    neighbourhood_id, ambassador = chavenay
+    _, ambassador = chavenay
     martin = await member(gql, "Famille Martin", CHAVENAY)
     durand = await member(gql, "Famille Durand", CHAVENAY)
     leroy = await member(gql, "Famille Leroy", CHAVENAY)

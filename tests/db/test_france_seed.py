@@ -1,7 +1,10 @@
 """The France profile on a real PostGIS, at 3,000 households: deterministic, homes inside their
-commune, the 6,500 largest communes as networks, and the same assignment as one-by-one."""
+commune, the 6,500 largest communes as networks, the same assignment as one-by-one, and the
+shared datasets in proportion with every rule of their tables kept."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import shapely
 from sqlalchemy import text
@@ -11,12 +14,25 @@ from db.bulk import reassign_all_in
 from db.queries.neighbourhoods import cell_neighbourhood_id, covering_polygon_id
 from geo.cells import lnglat_to_cell
 from geo.coords import LngLat
-from seeds.france import NETWORK_COMMUNES, load_france
+from seeds.france import NETWORK_COMMUNES, FranceScale, load_france
 from seeds.france_points import plan_households, read_france_communes
 
 HOUSEHOLDS = 3_000
 SEED = 7
 RESOLUTION = 7
+AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
+SCALE = FranceScale()
+SHARED_TABLES = {
+    "items": "id",
+    "loans": "id",
+    "gardens": "id",
+    "garden_waitlist": "id",
+    "carpools": "id",
+    "carpool_bookings": "id",
+    "carpool_departures": "carpool_id, departs_on",
+    "posts": "id",
+    "comments": "id",
+}
 
 HOMES = text(
     """
@@ -35,18 +51,46 @@ async def homes(engine: AsyncEngine) -> list[tuple[object, ...]]:
 
 async def loaded(engine: AsyncEngine, database_url: str) -> list[tuple[object, ...]]:
     await load_france(
-        database_url, households=HOUSEHOLDS, seed=SEED, progress=False, resolution=RESOLUTION
+        database_url,
+        households=HOUSEHOLDS,
+        seed=SEED,
+        progress=False,
+        resolution=RESOLUTION,
+        as_of=AS_OF,
     )
     return await homes(engine)
 
 
-async def test_same_seed_loads_identical_households(
+async def digests(engine: AsyncEngine) -> dict[str, tuple[int, str]]:
+    """Row count and md5 of every row's text, in key order, of each shared table."""
+    out = {}
+    async with engine.connect() as conn:
+        for name, key in SHARED_TABLES.items():
+            row = (
+                await conn.execute(
+                    text(
+                        f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY {key})) FROM {name} t"
+                    )
+                )
+            ).one()
+            out[name] = (int(row[0]), str(row[1]))
+    return out
+
+
+async def scalar(engine: AsyncEngine, sql: str) -> object:
+    async with engine.connect() as conn:
+        return (await conn.execute(text(sql))).scalar_one()
+
+
+async def test_same_seed_loads_identical_households_and_shared_rows(
     clean_db: AsyncEngine, database_url: str
 ) -> None:
     first = await loaded(clean_db, database_url)
+    first_shared = await digests(clean_db)
     second = await loaded(clean_db, database_url)
     assert len(first) == HOUSEHOLDS
     assert first == second
+    assert first_shared == await digests(clean_db)
 
 
 async def test_every_home_lies_inside_its_commune_with_its_own_cell(
@@ -112,3 +156,80 @@ async def test_reassigning_everyone_after_the_load_moves_nobody(
     assert counts["households"] == HOUSEHOLDS
     assert counts["moved"] == 0
     assert 0 < counts["in_cells"] < counts["in_polygons"]
+
+
+CONSISTENCY = {
+    "item away from its lender's public point": """
+        SELECT count(*) FROM items i JOIN households h ON h.id = i.household_id
+         WHERE NOT ST_OrderingEquals(i.public_location, h.public_location)""",
+    "post not at its author's public point or neighbourhood": """
+        SELECT count(*) FROM posts p JOIN households h ON h.id = p.household_id
+         WHERE NOT ST_OrderingEquals(p.location, h.public_location)
+            OR p.neighbourhood_id <> h.neighbourhood_id""",
+    "private garden searchable elsewhere than its owner's public point": """
+        SELECT count(*) FROM gardens g JOIN households h ON h.id = g.household_id
+         WHERE g.kind = 'PRIVATE' AND NOT ST_OrderingEquals(g.public_location, h.public_location)""",
+    "departure counter differing from its bookings": """
+        SELECT count(*) FROM carpool_departures d
+          FULL JOIN (SELECT carpool_id, departs_on, count(*) AS n FROM carpool_bookings
+                      GROUP BY carpool_id, departs_on) b USING (carpool_id, departs_on)
+         WHERE d.seats_booked IS DISTINCT FROM b.n OR d.seats_booked > d.seats_total""",
+    "weekly departure on a day the trip does not run": """
+        SELECT count(*) FROM carpool_bookings b JOIN carpools c ON c.id = b.carpool_id
+         WHERE c.weekdays IS NOT NULL
+           AND NOT extract(isodow FROM b.departs_on)::smallint = ANY (c.weekdays)""",
+    "loan of one's own item, or not the item's lender": """
+        SELECT count(*) FROM loans l JOIN items i ON i.id = l.item_id
+         WHERE l.lender_household_id <> i.household_id OR l.borrower_household_id = i.household_id""",
+    "item lent out right now but shown available": """
+        SELECT count(*) FROM loans l JOIN items i ON i.id = l.item_id
+         WHERE l.state = 'HANDED_OVER' AND i.available""",
+    "loan of an item listed after it was requested": """
+        SELECT count(*) FROM loans l JOIN items i ON i.id = l.item_id
+         WHERE i.created_at > l.created_at""",
+    "comment before its post": """
+        SELECT count(*) FROM comments c JOIN posts p ON p.id = c.post_id
+         WHERE c.created_at <= p.created_at""",
+    "post outside the year before the reference day": """
+        SELECT count(*) FROM posts
+         WHERE created_at >= TIMESTAMPTZ '2026-06-01 00:00Z'
+            OR created_at < TIMESTAMPTZ '2025-06-01 00:00Z'""",
+    "trip shorter than 1 km or with a wrong bearing": """
+        SELECT count(*) FROM carpools
+         WHERE ST_Distance(origin::geography, destination::geography) < 1000
+            OR abs(bearing_deg - degrees(ST_Azimuth(origin::geography, destination::geography)))
+               > 0.5""",
+}
+
+
+async def test_shared_datasets_are_in_proportion_and_keep_the_rules_of_their_tables(
+    clean_db: AsyncEngine, database_url: str
+) -> None:
+    """CHECKs, the loans' exclusion constraint and the triggers ran during the load itself;
+    the queries below are the cross-table rules no constraint states."""
+    await loaded(clean_db, database_url)
+    counts = {name: count for name, (count, _) in (await digests(clean_db)).items()}
+    assert counts["items"] == round(SCALE.items_per_household * HOUSEHOLDS) == 900
+    assert counts["loans"] == round(SCALE.loans_per_item * counts["items"])
+    assert counts["gardens"] == round(SCALE.gardens_per_household * HOUSEHOLDS) == 15
+    assert counts["carpools"] == round(SCALE.carpools_per_household * HOUSEHOLDS) == 300
+    assert counts["posts"] == round(SCALE.posts_per_household * HOUSEHOLDS) == 6_000
+    assert counts["comments"] == round(SCALE.comments_per_post * counts["posts"])
+    assert counts["garden_waitlist"] > 0
+    assert 0 < counts["carpool_departures"] <= counts["carpool_bookings"]
+    # Identities continue after the loaded ids, so the API's next insert does not collide.
+    assert await scalar(clean_db, "SELECT nextval(pg_get_serial_sequence('posts', 'id'))") == 6_001
+    found = {rule: await scalar(clean_db, sql) for rule, sql in CONSISTENCY.items()}
+    assert found == dict.fromkeys(CONSISTENCY, 0)
+    overlapping = await scalar(
+        clean_db,
+        """SELECT count(*) FROM loans a JOIN loans b ON a.item_id = b.item_id AND a.id < b.id
+            AND daterange(a.starts_on, a.ends_on, '[]') && daterange(b.starts_on, b.ends_on, '[]')""",
+    )
+    assert overlapping == 0  # not even requests overlap, so any of them could be accepted
+    states = await scalar(clean_db, "SELECT count(DISTINCT state) FROM loans")
+    assert states == 6
+    some_trips_start_at_carpool_places = await scalar(
+        clean_db, "SELECT count(*) FROM carpools WHERE description LIKE 'Départ : %'"
+    )
+    assert some_trips_start_at_carpool_places > 30  # type: ignore[operator]
