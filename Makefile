@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test check lint typecheck pytest schema bootstrap clean bench
+.PHONY: run test check lint typecheck pytest schema bootstrap clean bench bench-deps
 
 bootstrap: $(STAMP)
 
@@ -36,7 +36,13 @@ test: lint typecheck pytest
 schema: bootstrap
 	$(BIN)/python -m api export-schema
 
-bench: bootstrap
+# Load generator (wrk, Debian) and sampling profiler for `python -m bench proximity`; without
+# them it falls back to httpx and cProfile, with a warning.
+bench-deps: bootstrap
+	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && { apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }; } || echo "bench: no wrk (apt-get install wrk), using httpx" >&2
+	@$(BIN)/python -c 'import pyinstrument' 2>/dev/null || $(BIN)/python -m pip install -q --disable-pip-version-check pyinstrument || echo "bench: no pyinstrument, using cProfile" >&2
+
+bench: bench-deps
 	$(BIN)/python -m bench
 
 clean:

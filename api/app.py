@@ -130,6 +130,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             broadcaster=self.broadcaster,
             request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,
             websocket=request if isinstance(request, WebSocket) else None,
+            read_engine=self.reader,
         )
 
 

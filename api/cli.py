@@ -86,6 +86,8 @@ def serve(
             log_config=None,
             timeout_graceful_shutdown=5,
             ws_max_size=settings.max_ws_message_bytes,
+            # Messages are small (~1 kB); per-connection deflate state costs ~40 KiB per socket.
+            ws_per_message_deflate=False,
         )
 
 

@@ -6,6 +6,7 @@ would leak one viewer's data to another and never see updates.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -156,14 +157,20 @@ class Context:
     connection_params: dict[str, object] | None = None
     """The `connection_init` payload of a WebSocket connection (holds its bearer token)."""
     request_scope: dict[str, Any] | None = None
+    """The ASGI scope of a WebSocket connection (per-connection bookkeeping)."""
     websocket: Any = None
     """The WebSocket of a subscription's connection, to close it (slow consumer)."""
-    """The ASGI scope of a WebSocket connection (per-connection bookkeeping)."""
-    loaders: Loaders = field(init=False)
-    reader: AsyncEngine = field(init=False)
-    """The same pool in autocommit mode, for reads: no BEGIN/ROLLBACK round trips per query.
-    Writes use `engine.begin()`, one transaction each."""
+    read_engine: AsyncEngine | None = None
+    """The app's autocommit view of the pool (see `reader`), built once and passed in."""
 
-    def __post_init__(self) -> None:
-        self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.loaders = Loaders.create(self.reader)
+    @functools.cached_property
+    def reader(self) -> AsyncEngine:
+        """The same pool in autocommit mode, for reads: no BEGIN/ROLLBACK round trips per query.
+        Writes use `engine.begin()`, one transaction each."""
+        return self.read_engine or self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @functools.cached_property
+    def loaders(self) -> Loaders:
+        """Built on first use: a WebSocket connection's context (held for hours) never needs
+        them, and 20 DataLoaders per idle subscriber add up."""
+        return Loaders.create(self.reader)

@@ -6,10 +6,11 @@ its final SQL text and parameters), plus pool checkouts (each pings the server f
 `pool_pre_ping`) and transactions opened on non-autocommit connections (BEGIN ... ROLLBACK).
 The raw-SQL side of the benchmark replays exactly the captured statements.
 
-Profile: cProfile over many sequential requests, each function's own time put in a bucket by
-the package it belongs to (parsing, validation, execution and field resolution, SQLAlchemy,
-psycopg, waiting for the database, JSON, HTTP/ASGI, the test client). cProfile slows Python
-code, not the wait for PostgreSQL, so the Python buckets are scaled to the unprofiled time.
+Profile: many sequential requests sampled by pyinstrument (cProfile when it is missing), each
+function's own time put in a bucket by the package it belongs to (parsing, validation,
+execution and field resolution, SQLAlchemy, psycopg, waiting for the database, JSON,
+HTTP/ASGI, the test client). The buckets' shares of the profiled time are applied to the
+unprofiled time of a request, since any profiler slows the Python side down.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ from api.settings import PROJECT_ROOT, Settings
 
 Statement = tuple[str, dict[str, Any]]
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("waiting for PostgreSQL (epoll)", ("select.epoll",)),
+    ("waiting for PostgreSQL (event loop idle)", ("selectors.py", "select.epoll")),
     ("GraphQL parsing", ("graphql/language/",)),
     ("GraphQL validation (+ cost/depth rules)", ("graphql/validation/", "api/cost.py")),
     ("execution, field resolution (graphql-core)", ("graphql/execution/", "graphql/pyutils")),
     ("Strawberry (schema, types, DataLoaders)", ("strawberry/",)),
     ("resolvers and types (api/)", ("api/resolvers/", "api/types/", "api/context.py")),
-    ("SQLAlchemy (compile, execute, rows)", ("sqlalchemy/",)),
+    ("building SQLAlchemy statements (db/queries)", ("db/queries/",)),
+    ("SQLAlchemy (compile, pool, execute, rows)", ("sqlalchemy/", "greenlet")),
     ("psycopg (driver, adapters)", ("psycopg/", "psycopg_binary", "psycopg_pool")),
-    ("JSON serialisation", ("json/", "_json")),
+    ("JSON (de)serialisation", ("json/", "_json")),
     ("HTTP, ASGI, middleware (Starlette, api/)", ("starlette/", "api/", "anyio/")),
     ("test client (httpx ASGI transport)", ("httpx/", "h11/")),
     ("asyncio event loop", ("asyncio/",)),
@@ -145,12 +147,15 @@ def bucket_of(filename: str, name: str) -> str:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
     requests: int
-    unprofiled_ms: float
+    profiler: str
+    wall_ms: float
     """Mean time of one request without the profiler (in-process, sequential)."""
+    cpu_ms: float
+    """This process's CPU time per request without the profiler (app + test client)."""
     buckets_ms: dict[str, float]
-    """Per request, scaled so that they add up to `unprofiled_ms`."""
+    """Per request: each bucket's share of the profiled time, applied to `wall_ms`."""
     top: list[tuple[str, float]]
-    """The functions with most own time (profiled ms per request)."""
+    """The functions with the most own time, as ms of `wall_ms`."""
 
 
 async def timed_requests(client: httpx.AsyncClient, bodies: Sequence[dict[str, Any]]) -> float:
@@ -160,39 +165,79 @@ async def timed_requests(client: httpx.AsyncClient, bodies: Sequence[dict[str, A
     return time.perf_counter() - started
 
 
+def add_frame(frame: Any, parent: str, buckets: dict[str, float], own: dict[str, float]) -> None:
+    """pyinstrument's tree → own time by bucket and by function; synthetic frames ([self],
+    [await]) belong to their parent's bucket."""
+    children = list(frame.children)
+    synthetic = bool(frame.is_synthetic)
+    path, function = frame.file_path or "", frame.function or ""
+    bucket = parent if synthetic else bucket_of(path, function)
+    spent = float(frame.time) - sum(float(child.time) for child in children)
+    buckets[bucket] = buckets.get(bucket, 0.0) + spent
+    if not synthetic:
+        name = f"{short(path)}:{frame.line_no} {function}"
+        own[name] = own.get(name, 0.0) + spent
+    for child in children:
+        add_frame(child, bucket, buckets, own)
+
+
+async def sampled(
+    client: httpx.AsyncClient, rounds: Sequence[dict[str, Any]]
+) -> tuple[str, dict[str, float], dict[str, float]]:
+    """Own time by bucket and by function: pyinstrument's sampling when installed (`make
+    bench-deps`), else cProfile (which slows call-heavy code more than the rest)."""
+    buckets: dict[str, float] = {}
+    own: dict[str, float] = {}
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await timed_requests(client, rounds)
+        profiler.disable()
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        for (filename, line, name), (_, _, own_s, _, _) in stats.items():
+            bucket = bucket_of(filename, name)
+            buckets[bucket] = buckets.get(bucket, 0.0) + own_s
+            key = f"{short(filename)}:{line} {name}"
+            own[key] = own.get(key, 0.0) + own_s
+        return "cProfile", buckets, own
+    sampler = Profiler(interval=0.001, async_mode="disabled")
+    sampler.start()
+    await timed_requests(client, rounds)
+    session = sampler.stop()
+    root = session.root_frame()
+    if root is not None:
+        add_frame(root, OTHER, buckets, own)
+    return "pyinstrument", buckets, own
+
+
 async def profile(
     settings: Settings, bodies: Sequence[dict[str, Any]], *, requests: int
 ) -> Profile:
-    """`requests` sequential requests, unprofiled then under cProfile, in-process."""
+    """`requests` sequential requests in-process, timed unprofiled, then sampled."""
     rounds = [bodies[index % len(bodies)] for index in range(requests)]
     async with in_process(settings) as client:
         await timed_requests(client, rounds[:200])  # warm-up: pools, caches, imports
-        plain_s = await timed_requests(client, rounds)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        profiled_s = await timed_requests(client, rounds)
-        profiler.disable()
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    own: dict[str, float] = {}
-    functions: list[tuple[str, float]] = []
-    for (filename, line, name), (_, _, own_s, _, _) in stats.items():
-        bucket = bucket_of(filename, name)
-        own[bucket] = own.get(bucket, 0.0) + own_s
-        functions.append((f"{short(filename)}:{line} {name}", 1000 * own_s / requests))
-    wait_bucket = BUCKETS[0][0]
-    wait_s = own.get(wait_bucket, 0.0)
-    python_s = sum(own.values()) - wait_s
-    scale = max(plain_s - wait_s, 0.0) / python_s if python_s else 1.0
-    buckets_ms = {
-        name: 1000 * (value if name == wait_bucket else value * scale) / requests
-        for name, value in sorted(own.items(), key=lambda pair: -pair[1])
-    }
-    del profiled_s
+        cpu_started = time.process_time()
+        wall_s = await timed_requests(client, rounds)
+        cpu_s = time.process_time() - cpu_started
+        profiler, buckets, own = await sampled(client, rounds)
+    total = sum(buckets.values()) or 1.0
+    wall_ms = 1000 * wall_s / requests
     return Profile(
         requests=requests,
-        unprofiled_ms=1000 * plain_s / requests,
-        buckets_ms=buckets_ms,
-        top=sorted(functions, key=lambda pair: -pair[1])[:15],
+        profiler=profiler,
+        wall_ms=wall_ms,
+        cpu_ms=1000 * cpu_s / requests,
+        buckets_ms={
+            name: wall_ms * value / total
+            for name, value in sorted(buckets.items(), key=lambda pair: -pair[1])
+        },
+        top=[
+            (name, wall_ms * value / total)
+            for name, value in sorted(own.items(), key=lambda pair: -pair[1])[:15]
+        ],
     )
 
 

@@ -21,6 +21,7 @@ from geo.coords import LngLat
 from geo.routes import lnglat_to_area_centre
 from tests.api.conftest import GraphQLClient
 from tests.api.helpers import counting_client, member, node_id
+from tests.api.test_neighbourhoods import square
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -82,18 +83,6 @@ mutation Leave($id: ID!) {
 GARDEN = f"query($id: ID!) {{ node(id: $id) {{ ... on Garden {{ {GARDEN_FIELDS} }} }} }}"
 
 
-def square(centre: dict[str, float], half: float) -> dict[str, Any]:
-    lng, lat = centre["lng"], centre["lat"]
-    ring = [
-        [lng - half, lat - half],
-        [lng + half, lat - half],
-        [lng + half, lat + half],
-        [lng - half, lat + half],
-        [lng - half, lat - half],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
 def garden_input(name: str, /, **overrides: Any) -> dict[str, Any]:
     return {"kind": "COMMUNITY", "name": name, "plotsTotal": 12, **overrides}
 
@@ -125,7 +114,9 @@ async def test_a_drawn_community_garden_gets_a_point_inside_and_shows_its_bounda
     gql: GraphQLClient,
 ) -> None:
     owner = await member(gql, "Association des jardins", CHAVENAY)
-    created = await garden(owner, "Jardin partagé de Chavenay", boundary=square(CHAVENAY, 0.001))
+    created = await garden(
+        owner, "Jardin partagé de Chavenay", boundary=square(**CHAVENAY, half=0.001)
+    )
     assert created["plotsFree"] == 12  # defaults to every plot
 
     shown = (await gql.data(GARDEN, {"id": created["id"]}))["node"]  # anonymous visitor
@@ -165,7 +156,7 @@ async def test_a_private_garden_is_shown_to_others_at_the_centre_of_its_area(
         owner,
         "Potager derrière la mairie",
         kind="PRIVATE",
-        boundary=square(TOWN_HALL, 0.0002),
+        boundary=square(**TOWN_HALL, half=0.0002),
         plotsTotal=2,
     )
     assert created["exactLocation"] is not None  # the owner sees its own garden
@@ -319,12 +310,16 @@ async def test_waitlists_need_a_signed_in_household(gql: GraphQLClient) -> None:
     ("overrides", "code", "field"),
     [
         ({}, "BAD_USER_INPUT", "location"),  # neither location nor boundary
-        ({"location": CHAVENAY, "boundary": square(CHAVENAY, 0.001)}, "BAD_USER_INPUT", "location"),
+        (
+            {"location": CHAVENAY, "boundary": square(**CHAVENAY, half=0.001)},
+            "BAD_USER_INPUT",
+            "location",
+        ),
         ({"location": CHAVENAY, "plotsTotal": 0}, "BAD_USER_INPUT", "plotsTotal"),
         ({"location": CHAVENAY, "plotsFree": 13}, "BAD_USER_INPUT", "plotsFree"),
         ({"location": CHAVENAY, "name": " "}, "BAD_USER_INPUT", "name"),
         ({"location": {"lng": 48.85, "lat": 91.0}}, "INVALID_COORDINATES", None),
-        ({"boundary": square(CHAVENAY, 0.01)}, "GEOMETRY_TOO_LARGE", "boundary"),
+        ({"boundary": square(**CHAVENAY, half=0.01)}, "GEOMETRY_TOO_LARGE", "boundary"),
     ],
 )
 async def test_refuses_bad_gardens_and_writes_nothing(
