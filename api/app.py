@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -120,12 +122,18 @@ class VoisinageGraphQL(GraphQLOverHTTP):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.scope.get("state", {}).get("voisinage")
         token = bearer_token(request.headers)
+        try:
+            viewer = await viewer_for(self.reader, token, api_key(request.headers))
+        except (SQLAlchemyError, OSError):
+            # Pool exhausted or database away: a JSON 503 the client can retry, not a bare 500.
+            log.warning("could not authenticate: database unavailable")
+            raise HTTPException(503, "The service is busy or restarting: retry shortly.") from None
         return Context(
             settings=self.settings,
             engine=self.engine,
             request_id=state.request_id if isinstance(state, RequestState) else "-",
             request_state=state if isinstance(state, RequestState) else None,
-            viewer=await viewer_for(self.reader, token, api_key(request.headers)),
+            viewer=viewer,
             token=token,
             broadcaster=self.broadcaster,
             request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,

@@ -38,8 +38,10 @@ class OperationDeadline(SchemaExtension):
                 yield
         except TimeoutError:
             raise GraphQLError(
-                f"The operation did not finish within {self.timeout_s:g} s and was stopped; "
-                "nothing it would have written was kept. Ask for less, or retry later.",
+                f"The operation did not finish within {self.timeout_s:g} s and was stopped. "
+                "A change whose transaction had not committed was rolled back; one that had "
+                "just committed stays, so check before retrying a change. Ask for less, or "
+                "retry later.",
                 extensions={"code": TIMEOUT, "timeoutSeconds": self.timeout_s},
             ) from None
 

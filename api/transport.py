@@ -48,6 +48,7 @@ HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    503: "SERVICE_UNAVAILABLE",
 }
 EXECUTION_CODES = frozenset({TIMEOUT, ErrorCode.INTERNAL_SERVER_ERROR.value})
 """Errors without a path that still mean execution started: not request errors."""
