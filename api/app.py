@@ -42,6 +42,7 @@ from api.settings import Settings
 from api.transport import GraphQLOverHTTP
 from db.engine import create_engine
 from db.migrate import head_revision
+from db.passwords import PasswordHashing
 
 log = logging.getLogger("voisinage.app")
 
@@ -70,6 +71,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         self.settings = settings
         self.engine = engine
         self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.passwords = PasswordHashing(settings.password_hashing)
         self.broadcaster = broadcaster
         self.connections_by_viewer: Counter[str] = Counter()
 
@@ -139,6 +141,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,
             websocket=request if isinstance(request, WebSocket) else None,
             read_engine=self.reader,
+            passwords=self.passwords,
         )
 
 

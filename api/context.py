@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 from api.observability import RequestState
 from api.pubsub import Broadcaster
 from api.settings import Settings
+from db.passwords import PasswordHashing
 from db.queries import carpools, gardens, households, items, loans, neighbourhoods, posts, skills
 from db.queries import reports as report_queries
 from db.queries import reviews as review_queries
@@ -160,6 +161,8 @@ class Context:
     """The ASGI scope of a WebSocket connection (per-connection bookkeeping)."""
     websocket: Any = None
     """The WebSocket of a subscription's connection, to close it (slow consumer)."""
+    passwords: PasswordHashing = field(default_factory=PasswordHashing)
+    """The app's Argon2 hasher (parameters from Settings.password_hashing)."""
     read_engine: AsyncEngine | None = None
     """The app's autocommit view of the pool (see `reader`), built once and passed in."""
 

@@ -208,6 +208,13 @@ class Settings:
             "doc": "events buffered per subscription before a slow consumer is cut off (4008)",
         },
     )
+    password_hashing: str = field(
+        default="standard",
+        metadata={
+            "env": "PASSWORD_HASHING",
+            "doc": "Argon2 parameters: standard; fast only for test suites",
+        },
+    )
     seed_demo: bool = field(
         default=True,
         metadata={"env": "SEED_DEMO", "doc": "`serve` loads the demo seed before serving"},
@@ -223,6 +230,12 @@ class Settings:
             raise SettingsError(
                 f"VOISINAGE_ENV={self.environment!r} must be one of {', '.join(ENVIRONMENTS)}"
             )
+        if self.password_hashing not in ("standard", "fast"):
+            raise SettingsError(
+                f"PASSWORD_HASHING={self.password_hashing!r} must be standard or fast"
+            )
+        if self.password_hashing == "fast" and self.environment == "production":  # noqa: S105
+            raise SettingsError("PASSWORD_HASHING=fast is for test suites, never production")
         if not 0 < self.operation_timeout_s <= 3600:
             raise SettingsError(
                 f"OPERATION_TIMEOUT_SECONDS={self.operation_timeout_s} must be above 0 and at "

@@ -308,7 +308,9 @@ def run(url: str, console: Console, settings: Settings) -> None:
     )
     console.print(
         f"In-process, unprofiled: {found.wall_ms:.2f} ms and {found.cpu_ms:.2f} ms of this "
-        "process's CPU per request (app + test client; the database's CPU is not in it)."
+        "process's CPU per request (app + test client; the database's CPU is not in it); "
+        f"a bare {{ __typename }} takes {found.floor_ms[0]:.2f} ms ({found.floor_ms[1]:.2f} ms "
+        "CPU) through the same stack."
     )
     console.print("Functions with the most own time (ms per request):")
     for name, value in found.top:

@@ -48,6 +48,8 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("asyncio event loop", ("asyncio/",)),
 )
 OTHER = "other"
+FLOOR_REQUESTS = 500
+STANDARD_KEPT = ("/asyncio/", "/json/", "selectors.py")
 
 
 @dataclass
@@ -152,6 +154,8 @@ class Profile:
     """Mean time of one request without the profiler (in-process, sequential)."""
     cpu_ms: float
     """This process's CPU time per request without the profiler (app + test client)."""
+    floor_ms: tuple[float, float]
+    """Wall and CPU ms of a bare `{ __typename }` request: the stack's fixed cost."""
     buckets_ms: dict[str, float]
     """Per request: each bucket's share of the profiled time, applied to `wall_ms`."""
     top: list[tuple[str, float]]
@@ -165,20 +169,34 @@ async def timed_requests(client: httpx.AsyncClient, bodies: Sequence[dict[str, A
     return time.perf_counter() - started
 
 
-def add_frame(frame: Any, parent: str, buckets: dict[str, float], own: dict[str, float]) -> None:
-    """pyinstrument's tree → own time by bucket and by function; synthetic frames ([self],
-    [await]) belong to their parent's bucket."""
+def inherits(path: str, synthetic: bool) -> bool:
+    """Frames charged to their caller: pyinstrument's synthetic ones ([self], [await]) and
+    the standard library's helpers (contextlib, inspect, typing, dataclass `__init__`...),
+    which run on behalf of whoever called them. The event loop and JSON keep their own."""
+    if synthetic or not path or path.startswith("<"):
+        return True
+    standard = "/lib/python3" in path and "site-packages" not in path
+    return standard and not any(part in path for part in STANDARD_KEPT)
+
+
+def add_frame(
+    frame: Any,
+    parent: tuple[str, str],
+    buckets: dict[str, float],
+    own: dict[str, float],
+) -> None:
+    """pyinstrument's tree → own time by bucket and by function (see `inherits`)."""
     children = list(frame.children)
-    synthetic = bool(frame.is_synthetic)
     path, function = frame.file_path or "", frame.function or ""
-    bucket = parent if synthetic else bucket_of(path, function)
+    if inherits(path, bool(frame.is_synthetic)):
+        bucket, name = parent
+    else:
+        bucket, name = bucket_of(path, function), f"{short(path)}:{frame.line_no} {function}"
     spent = float(frame.time) - sum(float(child.time) for child in children)
     buckets[bucket] = buckets.get(bucket, 0.0) + spent
-    if not synthetic:
-        name = f"{short(path)}:{frame.line_no} {function}"
-        own[name] = own.get(name, 0.0) + spent
+    own[name] = own.get(name, 0.0) + spent
     for child in children:
-        add_frame(child, bucket, buckets, own)
+        add_frame(child, (bucket, name), buckets, own)
 
 
 async def sampled(
@@ -208,7 +226,7 @@ async def sampled(
     session = sampler.stop()
     root = session.root_frame()
     if root is not None:
-        add_frame(root, OTHER, buckets, own)
+        add_frame(root, (OTHER, OTHER), buckets, own)
     return "pyinstrument", buckets, own
 
 
@@ -219,6 +237,11 @@ async def profile(
     rounds = [bodies[index % len(bodies)] for index in range(requests)]
     async with in_process(settings) as client:
         await timed_requests(client, rounds[:200])  # warm-up: pools, caches, imports
+        bare = [{"query": "{ __typename }"}] * FLOOR_REQUESTS
+        await timed_requests(client, bare[:50])
+        floor_cpu = time.process_time()
+        floor_s = await timed_requests(client, bare)
+        floor_cpu = time.process_time() - floor_cpu
         cpu_started = time.process_time()
         wall_s = await timed_requests(client, rounds)
         cpu_s = time.process_time() - cpu_started
@@ -230,6 +253,7 @@ async def profile(
         profiler=profiler,
         wall_ms=wall_ms,
         cpu_ms=1000 * cpu_s / requests,
+        floor_ms=(1000 * floor_s / FLOOR_REQUESTS, 1000 * floor_cpu / FLOOR_REQUESTS),
         buckets_ms={
             name: wall_ms * value / total
             for name, value in sorted(buckets.items(), key=lambda pair: -pair[1])

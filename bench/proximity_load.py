@@ -99,9 +99,18 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def cpu_of(pids: Sequence[int]) -> float | None:
-    values = [process_cpu_s(pid) for pid in pids]
-    return None if any(value is None for value in values) else sum(v or 0.0 for v in values)
+def cpu_of(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds of each readable process (one that has exited is left out)."""
+    found = {pid: process_cpu_s(pid) for pid in pids}
+    return {pid: value for pid, value in found.items() if value is not None}
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float | None:
+    """CPU between two readings; a process first seen at the end (a connection the pool
+    opened meanwhile) counts in full. None when /proc gave nothing (a remote database)."""
+    if not after:
+        return None
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def client_backends(libpq: str, *, application: str | None = None) -> list[int]:
@@ -180,31 +189,31 @@ def graphql_load(
     base: str, server_pids: Sequence[int], libpq: str, bodies: Sequence[str], clients: int
 ) -> LoadResult:
     """The server under `clients` concurrent keep-alive connections, after a warm-up."""
-    if has_wrk():
+    wrk = has_wrk()
+    if wrk:
         run_wrk(base, bodies, clients, WARM_UP_S)
-        pids = [*server_pids, *client_backends(libpq)]
-        before = cpu_of(pids)
+    else:
+        asyncio.run(httpx_clients(base, bodies, clients, WARM_UP_S))
+    before = cpu_of([*server_pids, *client_backends(libpq)])
+    if wrk:
         report = run_wrk(base, bodies, clients, DURATION_S)
-        after = cpu_of(pids)
+        after = cpu_of([*server_pids, *client_backends(libpq)])
         return LoadResult(
             p50_ms=report["p50_us"] / 1000,
             p99_ms=report["p99_us"] / 1000,
             requests=report["requests"],
             seconds=report["duration_us"] / 1e6,
-            cpu_s=None if before is None or after is None else after - before,
+            cpu_s=cpu_spent(before, after),
             errors=report["bad_status"] + report["socket_errors"],
         )
-    asyncio.run(httpx_clients(base, bodies, clients, WARM_UP_S))
-    pids = [*server_pids, *client_backends(libpq)]
-    before = cpu_of(pids)
     latencies, errors, seconds = asyncio.run(httpx_clients(base, bodies, clients, DURATION_S))
-    after = cpu_of(pids)
+    after = cpu_of([*server_pids, *client_backends(libpq)])
     return LoadResult(
         p50_ms=1000 * percentile(latencies, 0.5),
         p99_ms=1000 * percentile(latencies, 0.99),
         requests=len(latencies),
         seconds=seconds,
-        cpu_s=None if before is None or after is None else after - before,
+        cpu_s=cpu_spent(before, after),
         errors=errors,
     )
 
@@ -249,11 +258,11 @@ async def raw_load_async(
     await pool.open(wait=True)
     try:
         await replay(pool, requests, clients, WARM_UP_S)
-        pids = [os.getpid(), *client_backends(libpq, application=RAW_APPLICATION)]
-        before = cpu_of(pids[1:])
+        backends = client_backends(libpq, application=RAW_APPLICATION)
+        before = cpu_of(backends)
         process_before = time.process_time()
         latencies, seconds = await replay(pool, requests, clients, DURATION_S)
-        after = cpu_of(pids[1:])
+        database_s = cpu_spent(before, cpu_of(backends))
         process_s = time.process_time() - process_before
     finally:
         await pool.close()
@@ -262,7 +271,7 @@ async def raw_load_async(
         p99_ms=1000 * percentile(latencies, 0.99),
         requests=len(latencies),
         seconds=seconds,
-        cpu_s=None if before is None or after is None else after - before + process_s,
+        cpu_s=None if database_s is None else database_s + process_s,
     )
 
 

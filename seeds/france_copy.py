@@ -139,7 +139,7 @@ async def drop_secondary_indexes(conn: AsyncConnection, table_name: str) -> list
     than maintaining two GiST indexes row by row. The primary key stays: other tables
     reference it, and appending increasing ids to a B-tree is cheap. The DDL is the server's
     own (`pg_get_indexdef`, `pg_get_constraintdef`), so whatever the migrations declare is
-    rebuilt exactly.
+    rebuilt exactly, indexes first, then foreign keys (the "build indexes" stage runs it).
     """
     quote = conn.dialect.identifier_preparer.quote
     params = {"table": table_name}
@@ -153,16 +153,3 @@ async def drop_secondary_indexes(conn: AsyncConnection, table_name: str) -> list
         await conn.execute(text(f"DROP INDEX {quote(name)}"))
         redo.insert(0, str(definition))
     return redo
-
-
-async def recreate(
-    conn: AsyncConnection, statements: list[str], advance: Callable[[int], None]
-) -> None:
-    """Run the DDL from `drop_secondary_indexes`: indexes first, then foreign keys.
-
-    Adding a foreign key checks every row once with a single join, instead of one lookup per
-    inserted row.
-    """
-    for statement in statements:
-        await conn.execute(text(statement))
-        advance(1)

@@ -74,7 +74,10 @@ def database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, data_dir=PROJECT_ROOT / ".data")
+    # Cheap Argon2 parameters: the suite signs up hundreds of accounts.
+    return Settings(
+        database_url=database_url, data_dir=PROJECT_ROOT / ".data", password_hashing="fast"
+    )
 
 
 @pytest.fixture(scope="session")

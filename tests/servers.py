@@ -24,7 +24,15 @@ from api.settings import PROJECT_ROOT
 
 STARTUP_TIMEOUT_S = 60.0
 GRAPHQL_TRANSPORT_WS = Subprotocol("graphql-transport-ws")
-SETTINGS_VARIABLES = ("DATABASE_URL", "HOST", "PORT", "WORKERS", "SEED_DEMO", "VOISINAGE_DATA_DIR")
+SETTINGS_VARIABLES = (
+    "DATABASE_URL",
+    "HOST",
+    "PORT",
+    "WORKERS",
+    "SEED_DEMO",
+    "VOISINAGE_DATA_DIR",
+    "PASSWORD_HASHING",
+)
 
 
 @dataclass
@@ -71,7 +79,7 @@ def running_server(database_url: str, log: Path, **settings: str) -> Iterator[Se
     """A server process on `database_url`, killed on exit whatever happens."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env.update(DATABASE_URL=database_url, HOST="127.0.0.1", **settings)
+    env.update(DATABASE_URL=database_url, HOST="127.0.0.1", PASSWORD_HASHING="fast", **settings)
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "api", "serve", "--port", str(port), "--no-seed"],

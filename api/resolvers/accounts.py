@@ -13,7 +13,6 @@ from api.context import Context
 from api.errors import ErrorCode, UnauthenticatedError, UserError, ValidationError, unauthenticated
 from api.types.account import Account, AuthSuccess
 from api.validation import clean_text
-from db.passwords import hash_password, needs_rehash, verify_password
 from db.queries import accounts
 
 Info = strawberry.Info[Context, None]
@@ -95,7 +94,7 @@ class AccountMutation:
                 message=error.message,
                 field=error.extensions.get("argument"),
             )
-        password_hash = hash_password(password)
+        password_hash = info.context.passwords.hash(password)
         token = new_token()
         async with info.context.engine.begin() as conn:
             row = await accounts.create_account(
@@ -118,12 +117,13 @@ class AccountMutation:
             )
         async with info.context.engine.begin() as conn:
             row = await accounts.account_by_email(conn, email.strip().lower())
-            if not verify_password(row.password_hash if row else None, password) or row is None:
+            passwords = info.context.passwords
+            if not passwords.verify(row.password_hash if row else None, password) or row is None:
                 return InvalidCredentialsError(
                     code=ErrorCode.INVALID_CREDENTIALS, message="Wrong e-mail or password."
                 )
-            if needs_rehash(row.password_hash):
-                await accounts.update_password_hash(conn, row.id, hash_password(password))
+            if passwords.needs_rehash(row.password_hash):
+                await accounts.update_password_hash(conn, row.id, passwords.hash(password))
             token = new_token()
             expires_at = await accounts.issue_token(conn, row.id, token, lifetime=TOKEN_LIFETIME)
         return AuthSuccess(token=token, expires_at=expires_at, account=Account.from_row(row))
