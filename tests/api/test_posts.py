@@ -545,6 +545,7 @@ async def test_posts_near_crosses_networks_with_rounded_distances_and_no_coordin
                     func.ST_Distance(
                         func.Geography(Post.location),
                         func.Geography(func.ST_SetSRID(func.ST_MakePoint(1.99, 48.85), 4326)),
+                        False,  # on the sphere, as the search's `<->` measures
                     ),
                 )
             )

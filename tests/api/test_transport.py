@@ -176,7 +176,9 @@ async def test_development_allows_introspection_and_suggestions(gql: GraphQLClie
 async def test_production_hides_introspection_and_suggestions_from_anonymous_callers(
     settings: Settings, clean_db: AsyncEngine
 ) -> None:
-    async with client_for(replace(settings, environment="production")) as gql:
+    async with client_for(
+        replace(settings, environment="production", password_hashing="standard")
+    ) as gql:
         introspection = await gql.execute(INTROSPECT)
         typo = await gql.execute("{ neighbourhoodz }")
         enum_typo = await gql.execute(
@@ -197,7 +199,9 @@ async def test_production_hides_introspection_and_suggestions_from_anonymous_cal
 async def test_production_lets_signed_in_admins_introspect(
     settings: Settings, clean_db: AsyncEngine
 ) -> None:
-    async with client_for(replace(settings, environment="production")) as gql:
+    async with client_for(
+        replace(settings, environment="production", password_hashing="standard")
+    ) as gql:
         admin = await gql.sign_up()
         await promote_to_admin(clean_db, admin)
 
