@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from shapely.geometry import MultiPolygon
+from strawberry import relay
 
 from api.errors import ErrorCode, UserError
 from geo.boundaries import geojson_to_multipolygon
@@ -66,3 +67,17 @@ def aware(value: MaybeDatetime, argument: str) -> MaybeDatetime:
             argument=argument,
         )
     return value
+
+
+def decode_node_id(
+    value: relay.GlobalID, type_name: str, *, argument: str, message: str | None = None
+) -> int:
+    """The database id inside a Relay global ID of `type_name`, or INVALID_ID naming the
+    argument. The one place global IDs are checked; `message` lets a field keep its wording."""
+    if value.type_name != type_name or not value.node_id.isdigit():
+        raise UserError(
+            ErrorCode.INVALID_ID,
+            message or f"This is not an ID of a {type_name}.",
+            argument=argument,
+        )
+    return int(value.node_id)

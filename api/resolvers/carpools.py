@@ -37,7 +37,7 @@ from api.resolvers.carpool_input import (
 )
 from api.resolvers.neighbourhoods import validation_error
 from api.types.carpool import Carpool, CarpoolDeparture, CarpoolMatchConnection, CarpoolMatchEdge
-from api.validation import aware
+from api.validation import aware, decode_node_id
 from db.queries import carpool_matches as match_queries
 from db.queries import carpools as carpool_queries
 from db.queries.carpool_matches import MatchRequest
@@ -262,6 +262,6 @@ class CarpoolMutation:
 
 
 def decode_carpool_id(value: relay.GlobalID) -> int:
-    if value.type_name != "Carpool" or not value.node_id.isdigit():
-        raise UserError(ErrorCode.INVALID_ID, "This is not a carpool ID.", argument="carpoolId")
-    return int(value.node_id)
+    return decode_node_id(
+        value, "Carpool", argument="carpoolId", message="This is not a carpool ID."
+    )

@@ -27,7 +27,7 @@ from api.proximity import MaxDistanceMeters, NearestSearch, SearchAfter, SearchO
 from api.resolvers.neighbourhoods import validation_error
 from api.scalars import GeoJSON
 from api.types.garden import Garden, GardenKind, GardenSearchConnection, GardenSearchEdge
-from api.validation import clean_boundary, clean_text
+from api.validation import clean_boundary, clean_text, decode_node_id
 from db.queries import gardens as garden_queries
 from db.queries.gardens import GardenRow
 
@@ -237,9 +237,7 @@ async def waitlist_garden(
 
 
 def decode_garden_id(value: relay.GlobalID) -> int:
-    if value.type_name != "Garden" or not value.node_id.isdigit():
-        raise UserError(ErrorCode.INVALID_ID, "This is not a garden ID.", argument="gardenId")
-    return int(value.node_id)
+    return decode_node_id(value, "Garden", argument="gardenId", message="This is not a garden ID.")
 
 
 def clean_plots(plots_total: int, plots_free: int | None) -> tuple[int, int]:

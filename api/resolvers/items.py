@@ -28,6 +28,7 @@ from api.proximity import MaxDistanceMeters, NearestSearch, SearchAfter, SearchO
 from api.resolvers.item_input import CreateItemInput, clean_item, clean_query
 from api.resolvers.neighbourhoods import validation_error
 from api.types.item import Item, ItemCategory, ItemSearchConnection, ItemSearchEdge
+from api.validation import decode_node_id
 from db.queries import items as item_queries
 from db.queries.items import ItemRow
 
@@ -206,6 +207,4 @@ def item_not_found() -> NotFoundError:
 
 
 def decode_item_id(value: relay.GlobalID) -> int:
-    if value.type_name != "Item" or not value.node_id.isdigit():
-        raise UserError(ErrorCode.INVALID_ID, "This is not an item ID.", argument="id")
-    return int(value.node_id)
+    return decode_node_id(value, "Item", argument="id", message="This is not an item ID.")

@@ -35,7 +35,7 @@ from api.types.loan import (
     LoanRole,
     LoanState,
 )
-from api.validation import clean_text
+from api.validation import clean_text, decode_node_id
 from db.models import MAX_LOAN_DAYS
 from db.queries import loans as loan_queries
 from db.queries.events import notify_household
@@ -359,14 +359,6 @@ def already_booked() -> AlreadyBookedError:
         code=ErrorCode.ALREADY_BOOKED,
         message="The item is already booked on some of these days; nothing changed.",
     )
-
-
-def decode_node_id(value: relay.GlobalID, type_name: str, *, argument: str) -> int:
-    if value.type_name != type_name or not value.node_id.isdigit():
-        raise UserError(
-            ErrorCode.INVALID_ID, f"This is not an ID of a {type_name}.", argument=argument
-        )
-    return int(value.node_id)
 
 
 def check_loan_dates(starts_on: date, ends_on: date, *, today: date) -> None:

@@ -29,7 +29,7 @@ from api.types.neighbourhood import (
     NeighbourhoodKind,
     NeighbourhoodLookup,
 )
-from api.validation import clean_boundary, clean_commune_code, clean_text
+from api.validation import clean_boundary, clean_commune_code, clean_text, decode_node_id
 from db.queries import accounts as account_queries
 from db.queries import households as household_queries
 from db.queries import neighbourhoods as neighbourhood_queries
@@ -103,9 +103,9 @@ UpdateNeighbourhoodBoundaryResult = Annotated[
 
 
 def decode_neighbourhood_id(value: relay.GlobalID) -> int:
-    if value.type_name != "Neighbourhood" or not value.node_id.isdigit():
-        raise UserError(ErrorCode.INVALID_ID, "This is not a neighbourhood ID.", argument="id")
-    return int(value.node_id)
+    return decode_node_id(
+        value, "Neighbourhood", argument="id", message="This is not a neighbourhood ID."
+    )
 
 
 @strawberry.type

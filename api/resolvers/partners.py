@@ -31,7 +31,7 @@ from api.types.partner import (
     PartnerKeySecret,
     PartnerScope,
 )
-from api.validation import clean_boundary, clean_text
+from api.validation import clean_boundary, clean_text, decode_node_id
 from db.queries import partners as partner_queries
 from db.queries import stats as stats_queries
 
@@ -45,9 +45,9 @@ def new_secret() -> str:
 
 
 def decode_key_id(value: relay.GlobalID) -> int:
-    if value.type_name != "PartnerKey" or not value.node_id.isdigit():
-        raise UserError(ErrorCode.INVALID_ID, "This is not a partner key ID.", argument="id")
-    return int(value.node_id)
+    return decode_node_id(
+        value, "PartnerKey", argument="id", message="This is not a partner key ID."
+    )
 
 
 @strawberry.input(description="A new partner key.")

@@ -26,7 +26,6 @@ from api.errors import (
     unauthenticated,
 )
 from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
-from api.resolvers.loans import decode_node_id
 from api.resolvers.neighbourhoods import decode_neighbourhood_id, validation_error
 from api.types.post import can_read_post
 from api.types.report import (
@@ -42,7 +41,7 @@ from api.types.report import (
     can_moderate_report,
     can_see_report,
 )
-from api.validation import clean_text
+from api.validation import clean_text, decode_node_id
 from db.models import MAX_REPORT_DETAILS
 from db.queries import posts as post_queries
 from db.queries import reports as report_queries

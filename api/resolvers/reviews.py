@@ -20,11 +20,11 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.resolvers.loans import decode_node_id, loan_not_found
+from api.resolvers.loans import loan_not_found
 from api.resolvers.neighbourhoods import validation_error
 from api.types.loan import Loan
 from api.types.review import AlreadyReviewedError, LoanNotReturnedError, LoanReview
-from api.validation import clean_text
+from api.validation import clean_text, decode_node_id
 from db.models import MAX_REVIEW_COMMENT
 from db.queries import reviews as review_queries
 from db.queries.loans import loan_by_id

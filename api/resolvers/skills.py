@@ -24,10 +24,9 @@ from api.errors import (
     unauthenticated,
 )
 from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
-from api.resolvers.loans import decode_node_id
 from api.resolvers.neighbourhoods import validation_error
 from api.types.skill import Skill, SkillConnection, SkillEdge, can_see_skill
-from api.validation import clean_text
+from api.validation import clean_text, decode_node_id
 from db.models import MAX_SKILL_TAGS
 from db.queries import skills as skill_queries
 
