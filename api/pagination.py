@@ -11,6 +11,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 import strawberry
 
@@ -109,4 +110,22 @@ def page_info(cursors: Sequence[str], *, has_next_page: bool, has_previous_page:
         has_previous_page=has_previous_page,
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+class HasCursor(Protocol):
+    @property
+    def cursor(self) -> str: ...
+
+
+def keyset_page_info(
+    edges: Sequence[HasCursor], *, fetched: int, limit: int, after: object | None
+) -> PageInfo:
+    """The `PageInfo` of a keyset page: the query fetched `limit + 1` rows to learn whether a
+    next page exists (`fetched > limit`); a previous one exists when the page started `after` a
+    cursor."""
+    return page_info(
+        [edge.cursor for edge in edges],
+        has_next_page=fetched > limit,
+        has_previous_page=after is not None,
     )

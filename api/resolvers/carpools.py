@@ -23,10 +23,9 @@ from api.errors import (
     UserError,
     ValidationError,
     forbidden,
-    unauthenticated,
 )
 from api.inputs import LocationInput
-from api.pagination import decode_id_cursor, encode_cursor, page_info, page_size
+from api.pagination import decode_id_cursor, encode_cursor, keyset_page_info, page_size
 from api.resolvers.carpool_input import (
     CreateCarpoolInput,
     booking_departure,
@@ -35,6 +34,7 @@ from api.resolvers.carpool_input import (
     check_window,
     clean_trip,
 )
+from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
 from api.types.carpool import Carpool, CarpoolDeparture, CarpoolMatchConnection, CarpoolMatchEdge
 from api.validation import aware, decode_node_id
@@ -158,11 +158,7 @@ class CarpoolQuery:
         ]
         return CarpoolMatchConnection(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=anchor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=anchor),
             radius_meters=int(request.radius_m),
         )
 
@@ -174,10 +170,9 @@ class CarpoolMutation:
     )
     async def create_carpool(self, info: Info, input: CreateCarpoolInput) -> CreateCarpoolResult:
         viewer = info.context.viewer
-        if viewer.account_id is None:
-            return unauthenticated()
-        if viewer.household_id is None:
-            return forbidden("Register your household first (registerHousehold).")
+        household_id = acting_household(viewer)
+        if not isinstance(household_id, int):
+            return household_id
         try:
             trip = clean_trip(input, now=datetime.now(UTC))
         except UserError as error:
@@ -185,7 +180,7 @@ class CarpoolMutation:
         async with info.context.engine.begin() as conn:
             row = await carpool_queries.create_carpool(
                 conn,
-                viewer.household_id,
+                household_id,
                 origin=trip.origin,
                 destination=trip.destination,
                 route=trip.route,
@@ -212,10 +207,9 @@ class CarpoolMutation:
         ] = None,
     ) -> BookSeatResult:
         viewer = info.context.viewer
-        if viewer.account_id is None:
-            return unauthenticated()
-        if viewer.household_id is None:
-            return forbidden("Register your household first (registerHousehold).")
+        household_id = acting_household(viewer)
+        if not isinstance(household_id, int):
+            return household_id
         try:
             ident = decode_carpool_id(carpool_id)
         except UserError as error:
@@ -223,7 +217,7 @@ class CarpoolMutation:
         row = await info.context.loaders.carpool_by_id.load(ident)
         if row is None:
             return NotFoundError(code=ErrorCode.NOT_FOUND, message="No carpool has this ID.")
-        if row.household_id == viewer.household_id:
+        if row.household_id == household_id:
             return forbidden("You drive this trip: seats are for passengers.")
         try:
             departs_on, departs_at = booking_departure(row, day, now=datetime.now(UTC))
@@ -231,7 +225,7 @@ class CarpoolMutation:
             return validation_error(error)
         async with info.context.engine.begin() as conn:
             outcome, seats_left = await carpool_queries.book_seat(
-                conn, row.id, viewer.household_id, departs_on
+                conn, row.id, household_id, departs_on
             )
             if outcome is BookingOutcome.BOOKED:  # the driver hears of it when this commits
                 await notify_household(

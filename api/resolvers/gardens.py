@@ -20,10 +20,10 @@ from api.errors import (
     UserError,
     ValidationError,
     forbidden,
-    unauthenticated,
 )
 from api.inputs import LocationInput
 from api.proximity import MaxDistanceMeters, NearestSearch, SearchAfter, SearchOrigin
+from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
 from api.scalars import GeoJSON
 from api.types.garden import Garden, GardenKind, GardenSearchConnection, GardenSearchEdge
@@ -143,10 +143,9 @@ class GardenMutation:
     )
     async def create_garden(self, info: Info, input: CreateGardenInput) -> CreateGardenResult:
         viewer = info.context.viewer
-        if viewer.account_id is None:
-            return unauthenticated()
-        if viewer.household_id is None:
-            return forbidden("Register your household first (registerHousehold).")
+        household_id = acting_household(viewer)
+        if not isinstance(household_id, int):
+            return household_id
         try:
             name = clean_text(input.name, argument="name", max_length=120)
             description = clean_text(
@@ -170,7 +169,7 @@ class GardenMutation:
         async with info.context.engine.begin() as conn:
             row = await garden_queries.create_garden(
                 conn,
-                viewer.household_id,
+                household_id,
                 kind=input.kind.name,
                 name=name,
                 description=description,
@@ -220,10 +219,9 @@ async def waitlist_garden(
     info: Info, viewer: Viewer, garden_id: relay.GlobalID
 ) -> GardenRow | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError:
     """The garden whose list the viewer's household may join or leave, or why it may not."""
-    if viewer.account_id is None:
-        return unauthenticated()
-    if viewer.household_id is None:
-        return forbidden("Register your household first (registerHousehold).")
+    household_id = acting_household(viewer)
+    if not isinstance(household_id, int):
+        return household_id
     try:
         ident = decode_garden_id(garden_id)
     except UserError as error:
@@ -231,7 +229,7 @@ async def waitlist_garden(
     row = await info.context.loaders.garden_by_id.load(ident)
     if row is None:
         return NotFoundError(code=ErrorCode.NOT_FOUND, message="No garden has this ID.")
-    if row.household_id == viewer.household_id:
+    if row.household_id == household_id:
         return forbidden("This is your household's garden: its waiting list is for others.")
     return row
 

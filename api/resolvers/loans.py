@@ -24,7 +24,8 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
+from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
+from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
 from api.types.loan import (
     AlreadyBookedError,
@@ -140,11 +141,7 @@ class LoanQuery:
         ]
         return LoanConnection(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=anchor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=anchor),
         )
 
 
@@ -166,12 +163,9 @@ class LoanMutation:
         ] = "",
     ) -> RequestLoanResult:
         viewer = info.context.viewer
-        if viewer.account_id is None:
-            return unauthenticated()
-        if viewer.household_id is None:
-            return forbidden(
-                "Register your household first (registerHousehold): households borrow."
-            )
+        household_id = acting_household(viewer, why="households borrow.")
+        if not isinstance(household_id, int):
+            return household_id
         try:
             item = decode_node_id(item_id, "Item", argument="itemId")
             check_loan_dates(starts_on, ends_on, today=today_in_france())
@@ -184,13 +178,13 @@ class LoanMutation:
             outcome = await loan_queries.request_loan(
                 conn,
                 item,
-                borrower_household_id=viewer.household_id,
+                borrower_household_id=household_id,
                 starts_on=starts_on,
                 ends_on=ends_on,
                 message=text,
             )
             if isinstance(outcome, LoanRow):
-                await notify_other_party(conn, outcome, "LOAN_REQUESTED", viewer.household_id)
+                await notify_other_party(conn, outcome, "LOAN_REQUESTED", household_id)
         if isinstance(outcome, LoanRow):
             return LoanChanged(loan=Loan.from_row(outcome))
         return request_refusal(outcome)

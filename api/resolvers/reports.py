@@ -25,7 +25,7 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
+from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
 from api.resolvers.neighbourhoods import decode_neighbourhood_id, validation_error
 from api.types.post import can_read_post
 from api.types.report import (
@@ -130,11 +130,7 @@ class ReportQuery:
         edges = report_edges(rows[:limit], QUEUE_CURSOR)
         return ModerationQueue(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=anchor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=anchor),
             neighbourhood_id=nid,
             status=status.name,
         )
@@ -157,11 +153,7 @@ class ReportQuery:
         edges = report_edges(rows[:limit], MINE_CURSOR)
         return ReportConnection(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=anchor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=anchor),
         )
 
 

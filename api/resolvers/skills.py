@@ -23,7 +23,8 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
+from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
+from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
 from api.types.skill import Skill, SkillConnection, SkillEdge, can_see_skill
 from api.validation import clean_text, decode_node_id
@@ -120,11 +121,7 @@ class SkillQuery:
         ]
         return SkillConnection(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=anchor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=anchor),
         )
 
 
@@ -135,10 +132,9 @@ class SkillMutation:
     )
     async def offer_skill(self, info: Info, input: OfferSkillInput) -> OfferSkillResult:
         viewer = info.context.viewer
-        if viewer.account_id is None:
-            return unauthenticated()
-        if viewer.household_id is None:
-            return forbidden("Register your household first (registerHousehold).")
+        household_id = acting_household(viewer)
+        if not isinstance(household_id, int):
+            return household_id
         try:
             title = clean_text(input.title, argument="title", max_length=120)
             description = clean_text(
@@ -149,7 +145,7 @@ class SkillMutation:
             return validation_error(error)
         async with info.context.engine.begin() as conn:
             row = await skill_queries.offer_skill(
-                conn, viewer.household_id, title=title, description=description, tags=tags
+                conn, household_id, title=title, description=description, tags=tags
             )
         return OfferSkillSuccess(skill=Skill.from_row(row))
 
