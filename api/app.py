@@ -33,6 +33,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from api.auth import api_key, bearer_token, viewer_for
 from api.context import Context
 from api.deadline import DisconnectMiddleware
+from api.fanout import LiveTransportWSHandler
 from api.limits import BodySizeLimitMiddleware
 from api.observability import Metrics, RequestLogMiddleware, RequestState
 from api.pubsub import Broadcaster
@@ -48,7 +49,13 @@ log = logging.getLogger("voisinage.app")
 
 
 class VoisinageGraphQL(GraphQLOverHTTP):
-    """Strawberry's ASGI view (held to GraphQL over HTTP) with our per-request context."""
+    """Strawberry's ASGI view (held to GraphQL over HTTP) with our per-request context.
+
+    Its graphql-transport-ws handler lets live posts be rendered once per group of identical
+    payloads instead of once per subscriber (see `api.fanout`).
+    """
+
+    graphql_transport_ws_handler_class = LiveTransportWSHandler
 
     def __init__(
         self,

@@ -6,8 +6,9 @@
 
 Two scenarios, each on a fresh server process (so memory figures do not inherit the previous
 one's heap): all subscribers on one neighbourhood, and the same number spread over 100. A post
-is created every 100 ms through `createPost`; every subscriber stamps each delivery. It runs in
-a database of its own, `voisinage_bench_live`, recreated each time on the benchmarks' server.
+is created every 100 ms through `createPost`; every subscriber stamps each delivery. It runs on
+the France profile (`voisinage_bench`), in its most populous network and its 100 most populous
+(see `bench.live_fixtures`, which also says what the run leaves behind).
 
 Latency is measured from the moment the creating mutation's HTTP response arrives, as the issue
 asks. It can be negative: NOTIFY is delivered when the transaction commits, before the server
@@ -36,16 +37,15 @@ from typing import Annotated, Any
 import typer
 import uvloop
 from rich.console import Console
-from sqlalchemy.engine import make_url
 
 from api.settings import Settings
-from bench import live_subscribers
+from bench import live_cpu, live_subscribers
+from bench.france_profile import bench_database
 from bench.live_fixtures import (
     Member,
     Population,
     ServerProcess,
-    bench_database,
-    database_server,
+    clean_up,
     populate,
     raise_open_file_limit,
     rss_kib,
@@ -83,6 +83,8 @@ class Options:
     compression: bool = True
     grace_s: float = 30.0
     py_spy: Path | None = None
+    cpu_events: int = 20
+    """Events of the in-process CPU measure (see `bench.live_cpu`)."""
 
     @property
     def interval_s(self) -> float:
@@ -265,30 +267,48 @@ async def run_all(url: str, population: Population, options: Options) -> list[Sc
     ]
 
 
-def measure(server_url: str, console: Console, settings: Settings, options: Options) -> None:
-    """Both scenarios in `voisinage_bench_live` on the server of `server_url`, then the tables."""
+def measure(url: str, console: Console, settings: Settings, options: Options) -> None:
+    """Both scenarios on the France profile at `url`, then the tables."""
     raise_open_file_limit()
-    with bench_database(server_url) as url:
-        console.print(
-            f"live posts: {options.subscribers:,} WebSocket subscribers per scenario, "
-            f"{options.posts} posts over {options.seconds:g} s…"
-        )
-        population = uvloop.run(
-            populate(
-                url,
-                crowd=options.accounts,
-                neighbourhoods=options.neighbourhoods,
-                resolution=settings.h3_resolution,
-            )
-        )
+    console.print(
+        f"live posts: {options.subscribers:,} WebSocket subscribers per scenario, "
+        f"{options.posts} posts over {options.seconds:g} s…"
+    )
+    population = uvloop.run(
+        populate(url, crowd=options.accounts, neighbourhoods=options.neighbourhoods)
+    )
+    try:
         results = uvloop.run(run_all(url, population, options))
+        crowd = population.crowd
+        members = [crowd[i % len(crowd)] for i in range(options.subscribers)]
+        cpu = (
+            uvloop.run(live_cpu.measure(url, settings, members, events=options.cpu_events))
+            if options.cpu_events
+            else []
+        )
+    finally:
+        uvloop.run(clean_up(url))
     print_report(console, results, posts=options.posts, interval_ms=options.interval_ms)
+    if cpu:
+        print_cpu(console, cpu, subscribers=options.subscribers)
+
+
+def print_cpu(console: Console, figures: list[live_cpu.CpuFigures], *, subscribers: int) -> None:
+    """The in-process figure: CPU per delivery, shared rendering against Strawberry's own."""
+    shared, stock = figures
+    console.print(
+        f"in process, {subscribers:,} subscribers on 1 nbhd, {shared.deliveries:,} deliveries "
+        f"(no sockets): CPU per delivery {shared.cpu_us_per_delivery:.0f} µs shared "
+        f"(api.fanout) vs {stock.cpu_us_per_delivery:.0f} µs per-subscriber execution "
+        f"({stock.cpu_us_per_delivery / shared.cpu_us_per_delivery:.1f}×); wall "
+        f"{shared.wall_us_per_delivery:.0f} vs {stock.wall_us_per_delivery:.0f} µs",
+        highlight=False,
+    )
 
 
 def run(url: str, console: Console, settings: Settings) -> None:
-    """`python -m bench subscriptions`: full size, on the server of the benchmarks' database."""
-    server_url = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    measure(server_url, console, settings, Options())
+    """`python -m bench subscriptions`: full size, on the benchmarks' database."""
+    measure(url, console, settings, Options())
 
 
 def main(
@@ -317,6 +337,9 @@ def main(
     py_spy: Annotated[
         Path | None, typer.Option(help="Profile the server with py-spy into this directory")
     ] = None,
+    cpu_events: Annotated[
+        int, typer.Option(min=0, help="Events of the in-process CPU measure (0: skip it)")
+    ] = Options.cpu_events,
 ) -> None:
     """Delivery latency, completeness and memory of `postCreated`, with a raw LISTEN baseline."""
     if scenario not in SCENARIOS:
@@ -331,13 +354,14 @@ def main(
         compression,
         grace,
         py_spy,
+        cpu_events,
     )
     console = Console()
     if not console.is_terminal:
         console = Console(width=120)
     settings = Settings.from_env()
-    with database_server(settings) as server_url:
-        measure(server_url, console, settings, options)
+    with bench_database(settings, console) as url:
+        measure(url, console, settings, options)
 
 
 if __name__ == "__main__":

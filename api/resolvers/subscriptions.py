@@ -4,12 +4,17 @@ Seam without gap or duplicate: the subscriber registers with the broadcaster BEF
 catch-up, then sends the caught-up posts, then the live ones, skipping ids already sent. After a
 listener reconnect (database restart) or on demand, it catches up again from its last cursor.
 A consumer that cannot keep up is closed with code 4008 rather than buffered without bound.
+
+Live posts are sent through `api.fanout`: the payload of an event is rendered once per group of
+subscribers that would receive the same bytes (same document, same shaping variables, same
+rounded distance), not once per subscriber. Caught-up posts, and anything that cannot be shared,
+take Strawberry's ordinary per-subscriber path (`yield`).
 """
 
 from __future__ import annotations
 
-import collections
-from collections.abc import AsyncGenerator, Callable
+import functools
+from collections.abc import AsyncGenerator, Callable, Hashable
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +23,11 @@ from strawberry import relay
 
 from api.context import Context
 from api.errors import ErrorCode, UserError
+from api.fanout import shared_frames
 from api.inputs import LocationInput
 from api.pagination import decode_time_cursor
 from api.pubsub import RESYNC, Event
-from api.types.live import LIVE_CURSOR, LivePost
+from api.types.live import LIVE_CURSOR, LivePost, parse_time
 from api.types.notification import Notification
 from api.types.post import PostKind
 from db.queries import live as live_queries
@@ -114,11 +120,11 @@ class Subscription:
         kind_names = {kind.name for kind in kinds} if kinds else None
         broadcaster = info.context.broadcaster
         assert broadcaster is not None, "the app wires a broadcaster into every context"
-        sent: collections.deque[int] = collections.deque(maxlen=4096)
+        sent = SentIds()
+        frames = shared_frames(info)
 
-        def render(event: Event) -> LivePost:
-            distance = None if origin is None else round_distance_m(distance_to(origin, event))
-            return LivePost.from_event(event, distance_meters=distance)
+        def distance_of(event: Event) -> int | None:
+            return None if origin is None else round_distance_m(distance_to(origin, event))
 
         async def catch_up(since: tuple[datetime, int]) -> list[Event]:
             events: list[Event] = []
@@ -135,11 +141,7 @@ class Subscription:
                 events.extend(page)
                 if len(page) < 100:
                     return events
-                last = page[-1]
-                since = (
-                    datetime.fromisoformat(last["created_at"].replace("Z", "+00:00")),
-                    last["id"],
-                )
+                since = position(page[-1])
 
         async with broadcaster.subscribe(event_filter(nid, origin, radius_m, kind_names)) as inbox:
             # Without a cursor, "now" marks where a resync after an outage starts from.
@@ -147,20 +149,27 @@ class Subscription:
             pending: list[Event] = await catch_up(cursor) if cursor else []
             while True:
                 for event in pending:
-                    if event["id"] in sent:
-                        continue
-                    sent.append(int(event["id"]))
-                    post = render(event)
-                    last_seen = max(last_seen, (post.created_at, int(event["id"])))
-                    yield post
-                event = await inbox.queue.get()
-                if event is RESYNC or event.get("type") == RESYNC["type"]:
+                    if sent.add(int(event["id"])):
+                        last_seen = max(last_seen, position(event))
+                        yield LivePost.from_event(event, distance_meters=distance_of(event))
+                pending = []
+                delivery = await inbox.get()
+                if delivery is RESYNC:
                     if inbox.overflowed:
                         await close_slow_consumer(info)
                         return
                     pending = await catch_up(last_seen)
-                else:
-                    pending = [event]
+                    continue
+                event = delivery.event
+                if not sent.add(int(event["id"])):
+                    continue
+                last_seen = max(last_seen, position(event))
+                distance = distance_of(event)
+                root_key: Hashable = (event["id"], distance)
+                build = functools.partial(LivePost.from_event, event, distance_meters=distance)
+                if frames is not None and await frames.send(delivery, root_key, build):
+                    continue
+                yield LivePost.from_event(event, distance_meters=distance)
 
     @strawberry.subscription(
         description="What concerns your household, live: loan requests on your items, answers "
@@ -177,13 +186,13 @@ class Subscription:
         assert broadcaster is not None, "the app wires a broadcaster into every context"
         async with broadcaster.subscribe(notifications_for(household_id)) as inbox:
             while True:
-                event = await inbox.queue.get()
-                if event.get("type") == RESYNC["type"]:
+                delivery = await inbox.get()
+                if delivery is RESYNC:
                     if inbox.overflowed:
                         await close_slow_consumer(info)
                         return
                     continue
-                yield Notification.from_event(event)
+                yield Notification.from_event(delivery.event)
 
 
 def notifications_for(household_id: int) -> Callable[[Event], bool]:
@@ -194,6 +203,37 @@ def notifications_for(household_id: int) -> Callable[[Event], bool]:
         )
 
     return accepts
+
+
+class SentIds:
+    """Ids already sent, so that the catch-up/live seam never sends a post twice.
+
+    Bounded (the seam is at most a catch-up long) and O(1) per check; a dict keeps insertion
+    order for eviction and costs nothing until the first post (a deque would hold a 0.5 KiB
+    block per idle subscription).
+    """
+
+    __slots__ = ("ids", "maxlen")
+
+    def __init__(self, maxlen: int = 4096) -> None:
+        self.ids: dict[int, None] = {}
+        self.maxlen = maxlen
+
+    def add(self, post_id: int) -> bool:
+        """True if `post_id` was not sent yet (and is now remembered)."""
+        if post_id in self.ids:
+            return False
+        if len(self.ids) >= self.maxlen:
+            del self.ids[next(iter(self.ids))]
+        self.ids[post_id] = None
+        return True
+
+
+def position(event: Event) -> tuple[datetime, int]:
+    """Where an event sits in the posts' stable order: (created time, id)."""
+    created_at = parse_time(event["created_at"])
+    assert created_at is not None
+    return created_at, int(event["id"])
 
 
 async def database_now(info: Info) -> datetime:
