@@ -329,7 +329,7 @@ def report(
     statements = sum(len(request) for request in captured.requests) / len(captured.requests)
     console.print(
         f"Per request the API sent {statements:.1f} statements over {captured.checkouts:.1f} "
-        f"pool checkouts (each pinged first) with {captured.transactions:.1f} "
+        f"pool checkouts (each checked by a socket poll, no round trip) with {captured.transactions:.1f} "
         "BEGIN…ROLLBACK; the raw side sends the same statements on autocommit connections."
     )
     plan, uses_index = explain(libpq, query, captured)

@@ -2,8 +2,8 @@
 and where a request's time goes.
 
 Capture: every statement the app hands to psycopg (SQLAlchemy's `before_cursor_execute`, with
-its final SQL text and parameters), plus pool checkouts (each pings the server first,
-`pool_pre_ping`) and transactions opened on non-autocommit connections (BEGIN ... ROLLBACK).
+its final SQL text and parameters), plus pool checkouts (each checked by
+`db.engine.refuse_dead_connection`, a socket poll) and transactions opened on non-autocommit connections (BEGIN ... ROLLBACK).
 The raw-SQL side of the benchmark replays exactly the captured statements.
 
 Profile: many sequential requests sampled by pyinstrument (cProfile when it is missing), each

@@ -116,7 +116,9 @@ class ItemQuery:
         page = await search.run(
             info.context.reader, after, distance_m=item_queries.item_distance_m, rows=nearest
         )
-        return page.connection(ItemSearchConnection, ItemSearchEdge, Item.from_row)
+        # Each item comes with its lender and neighbourhood: `lender { name neighbourhood }`
+        # resolves without a query or an await (see api.types.item).
+        return page.connection(ItemSearchConnection, ItemSearchEdge, Item.from_search)
 
 
 @strawberry.type

@@ -3,11 +3,16 @@
 An item carries no location, and its lender is shown as a name and a neighbourhood only: the
 exact home is never read on this path, and the displaced public point only ever leaves the
 database as a rounded distance.
+
+An item found by `nearestLenders` comes with its lender and neighbourhood rows (one statement
+fetched them all), and then its `lender` and `neighbourhood` fields resolve synchronously: an
+awaited field costs graphql-core a coroutine per field and a gather per list, which was a good
+part of a search's CPU. Items from anywhere else load them through the DataLoaders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from enum import Enum
 
@@ -16,9 +21,12 @@ from strawberry import relay
 
 from api.context import Context
 from api.pagination import PageInfo
-from api.types.neighbour import Neighbour, neighbourhood_field
+from api.types.neighbour import Neighbour, household_neighbourhood
 from api.types.neighbourhood import Neighbourhood
-from db.queries.items import ItemRow, LenderRow
+from db.queries.items import ItemRow, LenderRow, NearbyItem
+from db.rows import NeighbourhoodRow
+
+Info = strawberry.Info[Context, None]
 
 
 @strawberry.enum(description="What kind of thing an item is (French label first).")
@@ -133,9 +141,28 @@ class ItemTerms(Enum):
 )
 class Lender(Neighbour):
     name: str = strawberry.field(description="The lending household's display name.")
-    neighbourhood: Neighbourhood = neighbourhood_field(
-        "The neighbourhood network the lender belongs to."
+    known_neighbourhood: strawberry.Private[NeighbourhoodRow | None] = None
+    """The neighbourhood's row when fetched with the lender (a search), else None: loaded."""
+
+    # Overrides Neighbour's loader-backed field (same type and description) with one that is
+    # synchronous when the row is known.
+    @strawberry.field(  # type: ignore[misc]
+        description="The neighbourhood network the lender belongs to.",
+        graphql_type=Neighbourhood,
     )
+    def neighbourhood(self, info: Info) -> Neighbourhood | Awaitable[Neighbourhood]:  # type: ignore[override]
+        if self.known_neighbourhood is not None:
+            return Neighbourhood.from_row(self.known_neighbourhood)
+        return household_neighbourhood(self, info)
+
+    @classmethod
+    def of(cls, lender: LenderRow, neighbourhood: NeighbourhoodRow | None = None) -> Lender:
+        """From the lender's row, and its neighbourhood's when already fetched."""
+        return cls(
+            name=lender.name,
+            neighbourhood_id=lender.neighbourhood_id,
+            known_neighbourhood=neighbourhood,
+        )
 
 
 @strawberry.type(description="Something a household lends to its neighbours.")
@@ -163,6 +190,15 @@ class Item(relay.Node):
     )
     created_at: datetime = strawberry.field(description="When the item was listed.")
     row: strawberry.Private[ItemRow]
+    found: strawberry.Private[NearbyItem | None] = None
+    """Set for a search result: the lender and neighbourhood rows fetched with the item."""
+
+    @classmethod
+    def from_search(cls, found: NearbyItem) -> Item:
+        """A search result, whose lender and neighbourhood need no further query."""
+        item = cls.from_row(found.item)
+        item.found = found
+        return item
 
     @classmethod
     def from_row(cls, row: ItemRow) -> Item:
@@ -181,27 +217,43 @@ class Item(relay.Node):
             row=row,
         )
 
-    async def lender_row(self, info: strawberry.Info[Context, None]) -> LenderRow:
+    async def lender_row(self, info: Info) -> LenderRow:
         row = await info.context.loaders.lender_by_household_id.load(self.row.household_id)
         assert row is not None, "foreign key guarantees the household exists"
         return row
 
-    @strawberry.field(description="Who lends it: a name and a neighbourhood, never a location.")
-    async def lender(self, info: strawberry.Info[Context, None]) -> Lender:
+    async def load_lender(self, info: Info) -> Lender:
         return Lender.from_row(await self.lender_row(info))
 
-    @strawberry.field(description="The neighbourhood network it is lent in: the lender's.")
-    async def neighbourhood(self, info: strawberry.Info[Context, None]) -> Neighbourhood:
+    async def load_neighbourhood(self, info: Info) -> Neighbourhood:
         lender = await self.lender_row(info)
         row = await info.context.loaders.neighbourhood_by_id.load(lender.neighbourhood_id)
         assert row is not None, "foreign key guarantees the neighbourhood exists"
         return Neighbourhood.from_row(row)
 
+    @strawberry.field(
+        description="Who lends it: a name and a neighbourhood, never a location.",
+        graphql_type=Lender,
+    )
+    def lender(self, info: Info) -> Lender | Awaitable[Lender]:
+        if self.found is not None:
+            return Lender.of(self.found.lender, self.found.neighbourhood)
+        return self.load_lender(info)
+
+    @strawberry.field(
+        description="The neighbourhood network it is lent in: the lender's.",
+        graphql_type=Neighbourhood,
+    )
+    def neighbourhood(self, info: Info) -> Neighbourhood | Awaitable[Neighbourhood]:
+        if self.found is not None:
+            return Neighbourhood.from_row(self.found.neighbourhood)
+        return self.load_neighbourhood(info)
+
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls,
         *,
-        info: strawberry.Info[Context, None],
+        info: Info,
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Item | None]:

@@ -6,6 +6,7 @@ that is the owner's displaced point, so no distance anyone sees is measured to a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Garden, GardenWaitlistEntry
 from db.queries.neighbourhoods import point_param
-from db.queries.proximity import distance_to_m, fetch_nearest, nearest_query
+from db.queries.proximity import (
+    distance_to_m,
+    fetch_nearest,
+    nearest_parameters,
+    nearest_query,
+    nearest_statement,
+)
 from geo.coords import LngLat
 
 
@@ -144,10 +151,15 @@ async def nearest_gardens(
     Keyset-paged on (distance_m, id) like `nearest_lenders`: the id breaks ties (a household's
     private gardens all sit at its public point), so pages never repeat or skip.
     """
-    statement = nearest_gardens_query(
-        origin, limit=limit, after=after, max_distance_m=max_distance_m
-    )
-    return await fetch_nearest(conn, statement, to_row, limit)
+    statement = nearest_gardens_statement(resumed=after is not None)
+    parameters = nearest_parameters(origin, limit=limit, after=after, max_distance_m=max_distance_m)
+    return await fetch_nearest(conn, statement, to_row, limit, parameters)
+
+
+@functools.cache
+def nearest_gardens_statement(*, resumed: bool) -> Select[Any]:
+    """`nearest_gardens_query` with bind parameters (`nearest_parameters`), built once."""
+    return nearest_statement(GARDEN_COLUMNS, Garden.public_location, Garden.id, resumed=resumed)
 
 
 async def garden_distance_m(conn: AsyncConnection, origin: LngLat, garden_id: int) -> float | None:

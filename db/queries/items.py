@@ -6,6 +6,7 @@ which the items table carries itself (see `db.models.Item`). The exact home is n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    bindparam,
     cast,
     delete,
     func,
@@ -26,8 +28,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import SEARCH_CONFIG, Household, Item
-from db.queries.proximity import distance_to_m, fetch_nearest, nearest_query
+from db.models import SEARCH_CONFIG, Household, Item, Neighbourhood
+from db.queries.neighbourhoods import NEIGHBOURHOOD_COLUMNS
+from db.queries.proximity import (
+    distance_to_m,
+    fetch_nearest,
+    nearest_parameters,
+    nearest_statement,
+)
+from db.rows import NeighbourhoodRow
 from geo.coords import LngLat
 
 
@@ -59,6 +68,20 @@ class LenderRow:
     neighbourhood_id: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NearbyItem:
+    """An item found by `nearest_lenders`, with what a page of results shows of its lender:
+    fetched by the search's one statement, so the page needs no further query."""
+
+    item: ItemRow
+    lender: LenderRow
+    neighbourhood: NeighbourhoodRow
+
+    @property
+    def id(self) -> int:
+        return self.item.id
+
+
 ITEM_COLUMNS = (
     Item.id,
     Item.household_id,
@@ -78,7 +101,6 @@ ITEM_COLUMNS = (
 
 def to_row(row: Any) -> ItemRow:
     mapping = dict(row._mapping)
-    mapping.pop("distance_m", None)  # selected by `nearest_lenders_query`
     mapping["photo_urls"] = tuple(mapping["photo_urls"])
     return ItemRow(**mapping)
 
@@ -165,6 +187,56 @@ async def lenders_by_household_id(
     }
 
 
+@functools.cache
+def nearest_lenders_statement(*, category: bool, query: bool, resumed: bool) -> Select[Any]:
+    """The statement behind `nearest_lenders` for one shape of search, built once.
+
+    The KNN subquery has the shape of `db.queries.proximity.nearest_statement` (on the public
+    point, `WITH TIES`, which the partial GiST index `ix_items_public_location_geog` serves in
+    distance order); the lender's name and neighbourhood are joined onto its few rows by
+    primary key, so a page with its lenders costs one statement. Bind parameters: those of
+    `nearest_parameters`, plus `category` and `query` when used.
+    """
+    filters: list[ColumnElement[bool]] = [
+        Item.available == true(),  # simplified to `available`: the partial index's predicate
+    ]
+    if category:
+        filters.append(Item.category == bindparam("category"))
+    if query:
+        terms = func.websearch_to_tsquery(cast(SEARCH_CONFIG, REGCONFIG), bindparam("query"))
+        # A query of stop words only ("le", "des") has no lexeme: ignore it rather than match none.
+        filters.append(or_(func.numnode(terms) == 0, Item.search.op("@@")(terms)))
+    nearest = nearest_statement(
+        ITEM_COLUMNS, Item.public_location, Item.id, filters=filters, resumed=resumed
+    ).subquery("nearest")
+    return (
+        select(
+            nearest,
+            Household.name.label("lender_name"),
+            *(column.label(f"neighbourhood_{column.key}") for column in NEIGHBOURHOOD_COLUMNS),
+        )
+        .join_from(nearest, Household, Household.id == nearest.c.household_id)
+        .join(Neighbourhood, Neighbourhood.id == Household.neighbourhood_id)
+    )
+
+
+def lenders_parameters(
+    origin: LngLat,
+    *,
+    category: str | None,
+    query: str | None,
+    limit: int,
+    after: tuple[float, int] | None,
+    max_distance_m: float,
+) -> dict[str, Any]:
+    parameters = nearest_parameters(origin, limit=limit, after=after, max_distance_m=max_distance_m)
+    if category is not None:
+        parameters["category"] = category
+    if query is not None:
+        parameters["query"] = query
+    return parameters
+
+
 def nearest_lenders_query(
     origin: LngLat,
     *,
@@ -174,30 +246,70 @@ def nearest_lenders_query(
     after: tuple[float, int] | None,
     max_distance_m: float,
 ) -> Select[Any]:
-    """The statement behind `nearest_lenders`, separate so that tests can EXPLAIN exactly it.
-
-    The shape of `db.queries.proximity.nearest_query`: KNN on the public point, `WITH TIES`,
-    which the partial GiST index `ix_items_public_location_geog` serves in distance order.
-    """
-    filters: list[ColumnElement[bool]] = [
-        Item.available == true(),  # simplified to `available`: the partial index's predicate
-    ]
-    if category is not None:
-        filters.append(Item.category == category)
-    if query is not None:
-        terms = func.websearch_to_tsquery(cast(SEARCH_CONFIG, REGCONFIG), query)
-        # A query of stop words only ("le", "des") has no lexeme: ignore it rather than match none.
-        filters.append(or_(func.numnode(terms) == 0, Item.search.op("@@")(terms)))
-    return nearest_query(
-        ITEM_COLUMNS,
-        Item.public_location,
-        Item.id,
-        origin,
-        filters=filters,
-        limit=limit,
-        after=after,
-        max_distance_m=max_distance_m,
+    """The statement `nearest_lenders` runs, with these values bound, for tests to EXPLAIN."""
+    statement = nearest_lenders_statement(
+        category=category is not None, query=query is not None, resumed=after is not None
     )
+    return statement.params(
+        lenders_parameters(
+            origin,
+            category=category,
+            query=query,
+            limit=limit,
+            after=after,
+            max_distance_m=max_distance_m,
+        )
+    )
+
+
+def to_nearby(row: Any) -> NearbyItem:
+    """A row of `nearest_lenders_statement` (item columns, distance_m, lender_name, then the
+    neighbourhood's columns), unpacked by position: the hot path of every search."""
+    (
+        item_id,
+        household_id,
+        title,
+        description,
+        category,
+        condition,
+        terms,
+        deposit_cents,
+        price_per_day_cents,
+        photo_urls,
+        available,
+        created_at,
+        updated_at,
+        _distance_m,
+        lender_name,
+        *neighbourhood_values,
+    ) = row
+    neighbourhood = NeighbourhoodRow(
+        **dict(zip(NEIGHBOURHOOD_FIELDS, neighbourhood_values, strict=True))
+    )
+    return NearbyItem(
+        item=ItemRow(
+            id=item_id,
+            household_id=household_id,
+            title=title,
+            description=description,
+            category=category,
+            condition=condition,
+            terms=terms,
+            deposit_cents=deposit_cents,
+            price_per_day_cents=price_per_day_cents,
+            photo_urls=tuple(photo_urls),
+            available=available,
+            created_at=created_at,
+            updated_at=updated_at,
+        ),
+        lender=LenderRow(
+            household_id=household_id, name=lender_name, neighbourhood_id=neighbourhood.id
+        ),
+        neighbourhood=neighbourhood,
+    )
+
+
+NEIGHBOURHOOD_FIELDS = tuple(column.key for column in NEIGHBOURHOOD_COLUMNS)
 
 
 async def nearest_lenders(
@@ -209,8 +321,9 @@ async def nearest_lenders(
     limit: int,
     after: tuple[float, int] | None,
     max_distance_m: float,
-) -> list[tuple[ItemRow, float]]:
-    """Up to `limit` available items within `max_distance_m` of `origin`, nearest first.
+) -> list[tuple[NearbyItem, float]]:
+    """Up to `limit` available items within `max_distance_m` of `origin`, nearest first, each
+    with its lender's name and neighbourhood (no location).
 
     Distances are metres on the sphere to the lender's public point. Keyset-paged on
     (distance_m, id): `after` is the pair of the last item already shown; the id breaks ties (all
@@ -219,7 +332,10 @@ async def nearest_lenders(
     `public_location::geography` serves the `ST_DWithin` bound and the KNN order, stopping after
     `limit` matches. `query` is French full-text (`websearch_to_tsquery`: quotes, `or`, `-mot`).
     """
-    statement = nearest_lenders_query(
+    statement = nearest_lenders_statement(
+        category=category is not None, query=query is not None, resumed=after is not None
+    )
+    parameters = lenders_parameters(
         origin,
         category=category,
         query=query,
@@ -227,7 +343,7 @@ async def nearest_lenders(
         after=after,
         max_distance_m=max_distance_m,
     )
-    return await fetch_nearest(conn, statement, to_row, limit)
+    return await fetch_nearest(conn, statement, to_nearby, limit, parameters)
 
 
 async def item_distance_m(conn: AsyncConnection, origin: LngLat, item_id: int) -> float | None:

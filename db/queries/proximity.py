@@ -5,6 +5,10 @@ Every such search orders by the KNN operator `<->` on a `::geography` expression
 with one walk of the GiST index in distance order (adding the id to the ORDER BY turns the plan
 into "fetch all in range, sort"). Pages are keyset on (distance, id); the caller gets the whole
 last tie group and cuts it with `nearest_page`. Distances are metres on the sphere.
+
+The statements have bind parameters for everything a request varies (`nearest_parameters`), so a
+search builds its statement once per shape (filters, first page or not) and reuses it: building
+a `Select` and computing its cache key cost more CPU than PostgreSQL spends running it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Float, Row, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.queries.neighbourhoods import point_param
@@ -27,29 +42,83 @@ class HasId(Protocol):
 R = TypeVar("R", bound=HasId)
 
 
-def sphere_distance(location: Any, origin: LngLat) -> ColumnElement[float]:
+ORIGIN_LNG = bindparam("origin_lng", type_=Float)
+ORIGIN_LAT = bindparam("origin_lat", type_=Float)
+MAX_DISTANCE_M = bindparam("max_distance_m", type_=Float)
+LIMIT = bindparam("limit", type_=Integer)
+AFTER_DISTANCE_M = bindparam("after_distance_m", type_=Float)
+AFTER_ID = bindparam("after_id", type_=Integer)
+
+
+def origin_param() -> ColumnElement[Any]:
+    """The search origin as a bound SRID-4326 point (`origin_lng`, `origin_lat`)."""
+    return func.ST_SetSRID(func.ST_MakePoint(ORIGIN_LNG, ORIGIN_LAT), 4326)
+
+
+def nearest_parameters(
+    origin: LngLat, *, limit: int, after: tuple[float, int] | None, max_distance_m: float
+) -> dict[str, Any]:
+    """The bind parameters of a `nearest_statement` for one request."""
+    parameters: dict[str, Any] = {
+        "origin_lng": origin.lng,
+        "origin_lat": origin.lat,
+        "max_distance_m": float(max_distance_m),
+        "limit": limit,
+    }
+    if after is not None:
+        parameters["after_distance_m"], parameters["after_id"] = after
+    return parameters
+
+
+def sphere_distance(location: Any, origin: LngLat | None) -> ColumnElement[float]:
     """`location::geography <-> origin::geography`: metres on the sphere, as the index orders.
 
     The same expression orders, pages and is reported, so the keyset comparison and the index
     order never disagree (`ST_Distance` rounds differently on near-ties).
     """
-    origin_geog = func.Geography(point_param(origin))
-    return func.Geography(location).op("<->", return_type=Float)(origin_geog)
+    point = origin_param() if origin is None else point_param(origin)
+    return func.Geography(location).op("<->", return_type=Float)(func.Geography(point))
 
 
-def within_sphere(location: Any, origin: LngLat, max_distance_m: float) -> ColumnElement[bool]:
-    """`ST_DWithin` on the sphere (like `<->`), served by the same GiST index."""
+def within_sphere(location: Any) -> ColumnElement[bool]:
+    """`ST_DWithin` of the bound origin and `max_distance_m` on the sphere (like `<->`),
+    served by the same GiST index."""
     return func.ST_DWithin(
-        func.Geography(location), func.Geography(point_param(origin)), float(max_distance_m), False
+        func.Geography(location), func.Geography(origin_param()), MAX_DISTANCE_M, False
     )
 
 
-def after_pair(
-    distance: ColumnElement[float], ident: Any, after: tuple[float, int]
-) -> ColumnElement[bool]:
-    """Rows strictly after the (distance_m, id) pair of the last row already shown."""
-    after_distance, after_id = after
-    return or_(distance > after_distance, and_(distance == after_distance, ident > after_id))
+def after_pair(distance: ColumnElement[float], ident: Any) -> ColumnElement[bool]:
+    """Rows strictly after the bound (after_distance_m, after_id) pair of the last row shown."""
+    return or_(distance > AFTER_DISTANCE_M, and_(distance == AFTER_DISTANCE_M, ident > AFTER_ID))
+
+
+def nearest_statement(
+    columns: Sequence[Any],
+    location: Any,
+    ident: Any,
+    *,
+    filters: Sequence[ColumnElement[bool]] = (),
+    resumed: bool,
+) -> Select[Any]:
+    """`columns` and `distance_m` of rows within `max_distance_m` of the origin that pass
+    `filters`, nearest first, `limit` rows `WITH TIES`, strictly after the (after_distance_m,
+    after_id) pair when `resumed`: every value a bind parameter (`nearest_parameters`).
+
+    `location` must be the column a GiST index serves as `location::geography` (with the index's
+    predicate among `filters` when it is partial); `ident` is the id column that breaks ties.
+    Build it once per shape and keep it (`functools.cache`): its SQL is then compiled once.
+    """
+    distance = sphere_distance(location, None)
+    conditions = [*filters, within_sphere(location)]
+    if resumed:
+        conditions.append(after_pair(distance, ident))
+    return (
+        select(*columns, distance.label("distance_m"))
+        .where(*conditions)
+        .order_by(distance)
+        .fetch(LIMIT, with_ties=True)
+    )
 
 
 def nearest_query(
@@ -63,21 +132,12 @@ def nearest_query(
     after: tuple[float, int] | None,
     max_distance_m: float,
 ) -> Select[Any]:
-    """`columns` and `distance_m` of rows within `max_distance_m` of `origin` that pass
-    `filters`, nearest first, `limit` rows `WITH TIES`, strictly `after` a (distance_m, id) pair.
-
-    `location` must be the column a GiST index serves as `location::geography` (with the index's
-    predicate among `filters` when it is partial); `ident` is the id column that breaks ties.
-    """
-    distance = sphere_distance(location, origin)
-    conditions = [*filters, within_sphere(location, origin, max_distance_m)]
-    if after is not None:
-        conditions.append(after_pair(distance, ident, after))
-    return (
-        select(*columns, distance.label("distance_m"))
-        .where(*conditions)
-        .order_by(distance)
-        .fetch(limit, with_ties=True)
+    """A `nearest_statement` with this request's values bound: one to EXPLAIN or run once."""
+    statement = nearest_statement(
+        columns, location, ident, filters=filters, resumed=after is not None
+    )
+    return statement.params(
+        nearest_parameters(origin, limit=limit, after=after, max_distance_m=max_distance_m)
     )
 
 
@@ -86,9 +146,11 @@ async def fetch_nearest(
     statement: Select[Any],
     to_row: Callable[[Row[Any]], R],
     limit: int,
+    parameters: dict[str, Any] | None = None,
 ) -> list[tuple[R, float]]:
-    """Run a `nearest_query` and keep the first `limit` (row, distance_m) pairs."""
-    result = await conn.execute(statement)
+    """Run a `nearest_statement` (with `parameters`, from `nearest_parameters`) or a
+    `nearest_query`, and keep the first `limit` (row, distance_m) pairs."""
+    result = await conn.execute(statement, parameters)
     return nearest_page([(to_row(row), float(row.distance_m)) for row in result], limit)
 
 
