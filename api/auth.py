@@ -71,4 +71,5 @@ async def viewer_for_token(engine: AsyncEngine, token: str | None) -> Viewer:
         neighbourhood_id=principal.neighbourhood_id,
         is_admin=principal.is_admin,
         ambassador_of=principal.ambassador_of,
+        membership_status=principal.membership_status or "APPROVED",
     )

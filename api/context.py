@@ -45,17 +45,22 @@ class Viewer:
     is_admin: bool = False
     ambassador_of: frozenset[int] = frozenset()
     partner_key_id: int | None = None
-    """Set when the caller is a partner app (X-API-Key); partners read, they never write."""
+    """Set when the caller is a partner app (X-API-Key). Partners read; the only thing one may
+    write is a post on behalf of a household that authorised it (POST_ON_BEHALF)."""
     partner_scopes: frozenset[str] = frozenset()
     partner_neighbourhoods: frozenset[int] = frozenset()
     partner_safelist_only: bool = False
+    membership_status: str = "APPROVED"
+    """The household's standing in `neighbourhood_id`: only APPROVED makes it a member (a
+    PENDING or DECLINED household waits for an ambassador; see docs/memberships.md)."""
 
     @property
     def is_anonymous(self) -> bool:
         return self.account_id is None
 
     def is_member_of(self, neighbourhood_id: int) -> bool:
-        return self.neighbourhood_id == neighbourhood_id
+        """Living there is not enough under an APPROVAL policy: the household must be approved."""
+        return self.neighbourhood_id == neighbourhood_id and self.membership_status == "APPROVED"
 
     def can_moderate(self, neighbourhood_id: int) -> bool:
         return self.is_admin or neighbourhood_id in self.ambassador_of

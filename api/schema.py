@@ -22,9 +22,15 @@ from api.observability import Metrics, OperationMetrics
 from api.resolvers.accounts import AccountMutation, AccountQuery
 from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
 from api.resolvers.gardens import GardenMutation, GardenQuery
+from api.resolvers.invitations import InvitationMutation, InvitationQuery
 from api.resolvers.items import ItemMutation, ItemQuery
 from api.resolvers.loans import LoanMutation, LoanQuery
+from api.resolvers.memberships import MembershipMutation, MembershipQuery
 from api.resolvers.neighbourhoods import NeighbourhoodMutation, NeighbourhoodQuery
+from api.resolvers.partner_authorisations import (
+    PartnerAuthorisationMutation,
+    PartnerAuthorisationQuery,
+)
 from api.resolvers.partners import PartnerMutation, PartnerQuery
 from api.resolvers.posts import PostMutation, PostQuery
 from api.resolvers.reports import ReportMutation, ReportQuery
@@ -56,6 +62,9 @@ class Query(
     GardenQuery,
     CarpoolQuery,
     ReportQuery,
+    MembershipQuery,
+    InvitationQuery,
+    PartnerAuthorisationQuery,
 ):
     @strawberry.field(description="Any object by its global ID (Relay). Null if it does not exist.")
     async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
@@ -80,6 +89,9 @@ class Mutation(
     CarpoolMutation,
     ReportMutation,
     ReviewMutation,
+    MembershipMutation,
+    InvitationMutation,
+    PartnerAuthorisationMutation,
 ):
     pass
 

@@ -1,9 +1,10 @@
 """Bulk geography: import neighbourhood polygons, reassign every household.
 
-The bulk path computes the same rule as `queries.neighbourhoods.assign_point`, set-wise: polygons
-are cut with `ST_Subdivide` into small parts (a point-in-polygon test on ~64 vertices instead of
-thousands), joined to the homes through a GiST index, and the smallest/oldest covering polygon kept
-with `DISTINCT ON`. Homes no polygon covers fall back to their H3 cell's neighbourhood.
+The bulk path computes the rule of a registration (`queries.households.REGISTER`), set-wise:
+polygons are cut with `ST_Subdivide` into small parts (a point-in-polygon test on ~64 vertices
+instead of thousands), joined to the homes through a GiST index, and the smallest/oldest covering
+polygon kept with `DISTINCT ON`. Homes no polygon covers fall back to their H3 cell's
+neighbourhood.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import shapely
 from rich.progress import Progress
-from sqlalchemy import TableClause, column, insert, select, table, text
+from sqlalchemy import TableClause, column, insert, null, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import create_engine
@@ -47,7 +48,8 @@ HOMES_TABLE = text(
     CREATE TEMP TABLE assignment_homes (
         id bigint NOT NULL,
         home_location geometry(Point, 4326) NOT NULL,
-        h3_cell varchar(16) NOT NULL
+        h3_cell varchar(16) NOT NULL,
+        current_id bigint
     ) ON COMMIT DROP
     """
 )
@@ -55,10 +57,11 @@ HOMES_INDEX = text("CREATE INDEX ON assignment_homes USING gist (home_location)"
 COVERED = text(
     """
     CREATE TEMP TABLE assignment ON COMMIT DROP AS
-    SELECT DISTINCT ON (h.id) h.id, p.id AS neighbourhood_id
+    SELECT DISTINCT ON (h.id) h.id, p.id AS neighbourhood_id, h.current_id
       FROM polygon_parts p
      CROSS JOIN LATERAL (
-           SELECT id FROM assignment_homes h WHERE ST_Covers(p.geom, h.home_location) OFFSET 0
+           SELECT id, current_id FROM assignment_homes h
+            WHERE ST_Covers(p.geom, h.home_location) OFFSET 0
            ) h
      ORDER BY h.id, p.area_m2, p.created_at, p.id
     """
@@ -66,7 +69,7 @@ COVERED = text(
 UNCOVERED = text(
     """
     CREATE TEMP TABLE uncovered ON COMMIT DROP AS
-    SELECT h.id, h.h3_cell FROM assignment_homes h
+    SELECT h.id, h.h3_cell, h.current_id FROM assignment_homes h
      WHERE NOT EXISTS (SELECT 1 FROM assignment a WHERE a.id = h.id)
     """
 )
@@ -81,8 +84,8 @@ MISSING_CELLS = text(
 )
 CELL_FALLBACK = text(
     """
-    INSERT INTO assignment (id, neighbourhood_id)
-    SELECT u.id, n.id FROM uncovered u
+    INSERT INTO assignment (id, neighbourhood_id, current_id)
+    SELECT u.id, n.id, u.current_id FROM uncovered u
       JOIN neighbourhoods n ON n.kind = 'H3_CELL' AND n.h3_cell = u.h3_cell
     """
 )
@@ -94,16 +97,39 @@ CREATE_CELLS = text(
     ON CONFLICT (h3_cell) WHERE kind = 'H3_CELL' DO NOTHING
     """
 )
+MOVES = text(
+    """
+    CREATE TEMP TABLE moves ON COMMIT DROP AS
+    SELECT id, neighbourhood_id FROM assignment
+     WHERE neighbourhood_id IS DISTINCT FROM current_id
+    """
+)
+WRITER_SETS_MEMBERSHIP = text("SELECT set_config('voisinage.membership_set_by_writer', 'on', true)")
+TRIGGER_SETS_MEMBERSHIP = text("SELECT set_config('voisinage.membership_set_by_writer', '', true)")
+"""WRITER_SETS_MEMBERSHIP skips the per-row arrival trigger for this transaction (migration 0009): the statements
+below write its columns set-wise, by the same rule (PENDING under an APPROVAL policy, else
+APPROVED; a new request time; no decision)."""
 APPLY = text(
     """
-    UPDATE households h SET neighbourhood_id = a.neighbourhood_id
-      FROM assignment a
-     WHERE h.id = a.id AND h.neighbourhood_id <> a.neighbourhood_id
+    UPDATE households h
+       SET neighbourhood_id = m.neighbourhood_id,
+           membership_status = CASE n.membership_policy
+                                 WHEN 'APPROVAL' THEN 'PENDING' ELSE 'APPROVED' END,
+           membership_requested_at = now(),
+           membership_decided_at = NULL,
+           membership_decided_by_account_id = NULL,
+           membership_decline_reason = NULL
+      FROM moves m JOIN neighbourhoods n ON n.id = m.neighbourhood_id
+     WHERE h.id = m.id AND h.neighbourhood_id <> m.neighbourhood_id
     """
 )
 
 assignment_homes = table(
-    "assignment_homes", column("id"), column("home_location"), column("h3_cell")
+    "assignment_homes",
+    column("id"),
+    column("home_location"),
+    column("h3_cell"),
+    column("current_id"),
 )
 HOUSEHOLD_HOMES: TableClause = Household.__table__  # type: ignore[assignment]
 
@@ -111,10 +137,12 @@ HOUSEHOLD_HOMES: TableClause = Household.__table__  # type: ignore[assignment]
 async def assign_homes(
     conn: AsyncConnection, homes: TableClause, *, step: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
-    """Fill the temp table `assignment(id, neighbourhood_id)` for every row of `homes`.
+    """Fill the temp table `assignment(id, neighbourhood_id, current_id)` for every row of `homes`.
 
     `homes` is any relation with `id`, `home_location` and `h3_cell` (the households table, or
-    a loader's staging table), so a bulk load assigns with exactly the rule of a reassignment.
+    a loader's staging table), so a bulk load assigns with exactly the rule of a reassignment;
+    `current_id` is the home's neighbourhood now when `homes` has a `neighbourhood_id` column
+    (NULL otherwise), carried along so the movers are known without joining `households` again.
     The caller holds the exclusive boundary lock; the temp tables go at commit.
 
     Why it is shaped this way (a million homes, ~8,000 polygon parts):
@@ -139,10 +167,11 @@ async def assign_homes(
     await conn.execute(POLYGON_PARTS_INDEX)
     await conn.execute(text("ANALYZE polygon_parts"))
     await conn.execute(HOMES_TABLE)
+    current = homes.c.neighbourhood_id if "neighbourhood_id" in homes.c else null()
     await conn.execute(
         insert(assignment_homes).from_select(
-            ["id", "home_location", "h3_cell"],
-            select(homes.c.id, homes.c.home_location, homes.c.h3_cell).order_by(
+            ["id", "home_location", "h3_cell", "current_id"],
+            select(homes.c.id, homes.c.home_location, homes.c.h3_cell, current).order_by(
                 homes.c.home_location
             ),
         )
@@ -186,10 +215,19 @@ async def create_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]
 async def reassign_all_in(
     conn: AsyncConnection, *, step: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
-    """Reassign every household inside the caller's transaction; returns counts."""
+    """Reassign every household inside the caller's transaction; returns counts.
+
+    Only the movers are written (`moves`: assignment differs from the current neighbourhood),
+    joined by id: each written row costs a new tuple, an entry in every index of `households`
+    and a foreign-key check, so a home that stays must not be touched at all.
+    """
     await lock_boundaries(conn, exclusive=True)
     counts = await assign_homes(conn, HOUSEHOLD_HOMES, step=step)
+    await conn.execute(MOVES)
+    await conn.execute(text("ANALYZE moves"))
+    await conn.execute(WRITER_SETS_MEMBERSHIP)
     moved = (await conn.execute(APPLY)).rowcount
+    await conn.execute(TRIGGER_SETS_MEMBERSHIP)  # later writes in the caller's transaction
     step("households updated")
     total = (await conn.execute(text("SELECT count(*) FROM households"))).scalar_one()
     return {

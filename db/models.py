@@ -47,6 +47,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """`column IN ('A', 'B')` for a CHECK over a fixed tuple of upper-case codes (no user input)."""
+    assert all(value.replace("_", "").isalnum() for value in values)
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+MEMBERSHIP_POLICIES = ("OPEN", "APPROVAL")
+MEMBERSHIP_STATUSES = ("APPROVED", "PENDING", "DECLINED")
+
+
 class Neighbourhood(Base):
     """A neighbourhood network: a drawn polygon, or the H3 cell of people no polygon covers."""
 
@@ -55,6 +65,7 @@ class Neighbourhood(Base):
         CheckConstraint("kind IN ('POLYGON', 'H3_CELL')", name="kind"),
         CheckConstraint("(kind = 'H3_CELL') = (h3_cell IS NOT NULL)", name="cell_iff_h3"),
         CheckConstraint("ST_IsValid(boundary) AND NOT ST_IsEmpty(boundary)", name="valid_boundary"),
+        CheckConstraint(one_of("membership_policy", MEMBERSHIP_POLICIES), name="membership_policy"),
         Index(
             "uq_neighbourhoods_h3_cell",
             "h3_cell",
@@ -72,6 +83,8 @@ class Neighbourhood(Base):
     )
     h3_cell: Mapped[str | None] = mapped_column(String(16))
     commune_code: Mapped[str | None] = mapped_column(String(5))
+    membership_policy: Mapped[str] = mapped_column(String(16), server_default=text("'OPEN'"))
+    """OPEN: living there makes a household a member; APPROVAL: an ambassador approves it."""
     area_m2: Mapped[float] = mapped_column(
         Float, Computed("ST_Area(boundary::geography)", persisted=True)
     )
@@ -85,6 +98,14 @@ class Household(Base):
     __table_args__ = (
         Index("ix_households_home_location", "home_location", postgresql_using="gist"),
         Index("ix_households_neighbourhood_id", "neighbourhood_id"),
+        CheckConstraint(one_of("membership_status", MEMBERSHIP_STATUSES), name="membership_status"),
+        Index(
+            "ix_households_pending",
+            "neighbourhood_id",
+            "membership_requested_at",
+            "id",
+            postgresql_where=text("membership_status = 'PENDING'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -98,6 +119,16 @@ class Household(Base):
         BigInteger, ForeignKey("neighbourhoods.id", ondelete="RESTRICT")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    membership_status: Mapped[str] = mapped_column(String(16), server_default=text("'APPROVED'"))
+    """About the *current* neighbourhood; a trigger (migration 0009) resets it on every arrival."""
+    membership_requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    membership_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    membership_decided_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL", use_alter=True)
+    )
+    membership_decline_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Account(Base):
@@ -185,12 +216,6 @@ ITEM_TERMS = ("FREE", "DEPOSIT", "PRICE_PER_DAY")
 MAX_PHOTOS = 8
 SEARCH_CONFIG = "voisinage_fr"
 """French text search without accents: `french` with `unaccent` before the stemmer (0003)."""
-
-
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """`column IN ('A', 'B')` for a CHECK over a fixed tuple of upper-case codes (no user input)."""
-    assert all(value.replace("_", "").isalnum() for value in values)
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
 class Item(Base):
@@ -293,6 +318,9 @@ class Post(Base):
         ),
         CheckConstraint("kind = 'GIVEAWAY' OR claimed_at IS NULL", name="claims_giveaways"),
         CheckConstraint("(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_reason"),
+        CheckConstraint(
+            "posted_via_key_id IS NULL OR posted_via IS NOT NULL", name="posted_via_named"
+        ),
         Index("ix_posts_feed", "neighbourhood_id", text("created_at DESC"), text("id DESC")),
         Index("ix_posts_household_id", "household_id"),
     )
@@ -331,6 +359,11 @@ class Post(Base):
     hidden_by_account_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
     )
+    posted_via_key_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("partner_keys.id", ondelete="SET NULL")
+    )
+    posted_via: Mapped[str | None] = mapped_column(Text)
+    """The partner's name, copied when it posted on the household's behalf (0009)."""
 
 
 class Comment(Base):
@@ -616,7 +649,7 @@ class CarpoolBooking(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-PARTNER_SCOPES = ("READ_PUBLIC", "READ_NEIGHBOURHOODS", "READ_AGGREGATES")
+PARTNER_SCOPES = ("READ_PUBLIC", "READ_NEIGHBOURHOODS", "READ_AGGREGATES", "POST_ON_BEHALF")
 
 
 class PartnerKey(Base):
@@ -796,3 +829,62 @@ class LoanReview(Base):
     stars: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str] = mapped_column(Text, server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NeighbourhoodInvitation(Base):
+    """An ambassador's invitation to join a neighbourhood: a one-time code, stored only as its
+    SHA-256 digest, with expiry and revocation. An account that signs up with the code reserves
+    it; the household registered with it (in that neighbourhood) is approved at once."""
+
+    __tablename__ = "neighbourhood_invitations"
+    __table_args__ = (
+        CheckConstraint("char_length(message) <= 500", name="message_length"),
+        CheckConstraint("char_length(email) <= 254", name="email_length"),
+        Index(
+            "ix_neighbourhood_invitations_neighbourhood_id_created_at_id",
+            "neighbourhood_id",
+            "created_at",
+            "id",
+        ),
+        Index("ix_neighbourhood_invitations_reserved_by_account_id", "reserved_by_account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("neighbourhoods.id", ondelete="CASCADE")
+    )
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    email: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    created_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reserved_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by_household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="SET NULL")
+    )
+
+
+class PartnerAuthorisation(Base):
+    """A household letting a partner key post on its behalf; revoked rows are kept (audit)."""
+
+    __tablename__ = "partner_authorisations"
+    __table_args__ = (Index("ix_partner_authorisations_key_id", "key_id"),)
+
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("partner_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    granted_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -21,6 +21,8 @@ class NeighbourhoodRow:
     commune_code: str | None
     area_m2: float
     created_at: datetime
+    membership_policy: str
+    """OPEN (geography decides) or APPROVAL (newcomers wait for an ambassador)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +68,8 @@ class PostRow:
     claimed_at: datetime | None
     claimed_by_household_id: int | None
     hidden_at: datetime | None
+    posted_via: str | None = None
+    """The partner that wrote it on the household's behalf (its name), if any."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

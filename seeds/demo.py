@@ -35,6 +35,7 @@ from seeds.demo_carpools import create_demo_carpools
 from seeds.demo_gardens import create_demo_gardens
 from seeds.demo_items import create_demo_items
 from seeds.demo_loans import create_demo_loans, create_demo_skills
+from seeds.demo_memberships import create_demo_memberships
 from seeds.demo_posts import create_demo_posts
 from seeds.geography import random_points_in, read_communes
 from seeds.names import household_names
@@ -169,6 +170,7 @@ STAGES: tuple[Stage, ...] = (
     create_demo_posts,
     create_demo_gardens,
     create_demo_carpools,
+    create_demo_memberships,
 )
 """Run in order in one transaction; each inserts only what is missing."""
 

@@ -31,7 +31,7 @@ from rich.console import Console
 from sqlalchemy import column, func, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.bulk import assign_homes
+from db.bulk import TRIGGER_SETS_MEMBERSHIP, WRITER_SETS_MEMBERSHIP, assign_homes
 from db.engine import create_engine
 from db.queries.neighbourhoods import lock_boundaries
 from geo.cells import DEFAULT_RESOLUTION
@@ -84,12 +84,17 @@ STAGING_TABLE = text(
 )
 INSERT_HOUSEHOLDS = text(
     """
-    INSERT INTO households (id, name, home_location, public_location, h3_cell, neighbourhood_id)
-    SELECT f.id, f.name, f.home_location, f.public_location, f.h3_cell, a.neighbourhood_id
-      FROM france_homes f JOIN assignment a ON a.id = f.id
+    INSERT INTO households (id, name, home_location, public_location, h3_cell, neighbourhood_id,
+                            membership_status)
+    SELECT f.id, f.name, f.home_location, f.public_location, f.h3_cell, a.neighbourhood_id,
+           CASE n.membership_policy WHEN 'APPROVAL' THEN 'PENDING' ELSE 'APPROVED' END
+      FROM france_homes f
+      JOIN assignment a ON a.id = f.id
+      JOIN neighbourhoods n ON n.id = a.neighbourhood_id
      ORDER BY f.id
     """
 )
+"""Writes the arrival trigger's columns itself (with WRITER_SETS_MEMBERSHIP), set-wise."""
 TRUNCATE = text("TRUNCATE neighbourhoods, households RESTART IDENTITY CASCADE")
 RESTART_IDS = text(
     "SELECT setval(pg_get_serial_sequence('households', 'id'), "
@@ -143,7 +148,9 @@ async def write_households(load: FranceLoad, bar: StageBar) -> None:
     dropped = await drop_secondary_indexes(load.conn, "households")
     load.dropped += [("households", ddl) for ddl in dropped]
     bar.advance()
+    await load.conn.execute(WRITER_SETS_MEMBERSHIP)
     inserted = (await load.conn.execute(INSERT_HOUSEHOLDS)).rowcount
+    await load.conn.execute(TRIGGER_SETS_MEMBERSHIP)
     if inserted != len(load.require_plan()):
         raise RuntimeError(f"{inserted} households written for {len(load.require_plan())} homes")
     await load.conn.execute(RESTART_IDS)

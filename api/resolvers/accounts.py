@@ -11,6 +11,7 @@ import strawberry
 from api.auth import new_token
 from api.context import Context
 from api.errors import ErrorCode, UnauthenticatedError, UserError, ValidationError, unauthenticated
+from api.resolvers.invitation_codes import reserve_on_sign_up
 from api.types.account import Account, AuthSuccess
 from api.validation import clean_text
 from db.queries import accounts
@@ -46,6 +47,12 @@ class SignUpInput:
     email: str = strawberry.field(description="Sign-in e-mail; never shown to others.")
     password: str = strawberry.field(description="10 to 256 characters.")
     display_name: str = strawberry.field(description="Name shown to neighbours, 1 to 80 chars.")
+    invitation_code: str | None = strawberry.field(
+        default=None,
+        description="An ambassador's invitation (inviteNeighbour). Checked and kept for this "
+        "account: the household it registers is approved at once if its home is in that "
+        "neighbourhood.",
+    )
 
 
 @strawberry.type(description="Wrong e-mail or password (we do not say which).")
@@ -106,6 +113,13 @@ class AccountMutation:
                     message="An account already uses this e-mail: log in instead.",
                     field="email",
                 )
+            if input.invitation_code is not None:
+                refused = await reserve_on_sign_up(
+                    conn, account_id=row.id, code=input.invitation_code
+                )
+                if refused is not None:
+                    await conn.rollback()
+                    return refused
             expires_at = await accounts.issue_token(conn, row.id, token, lifetime=TOKEN_LIFETIME)
         return AuthSuccess(token=token, expires_at=expires_at, account=Account.from_row(row))
 

@@ -27,6 +27,7 @@ from api.errors import (
 from api.inputs import LocationInput
 from api.proximity import MaxDistanceMeters, NearestSearch
 from api.resolvers.neighbourhoods import validation_error
+from api.resolvers.on_behalf import create_post_on_behalf
 from api.resolvers.post_input import CreatePostInput, clean_post
 from api.types.post import (
     Comment,
@@ -80,7 +81,7 @@ class HidePostSuccess:
 
 
 CreatePostResult = Annotated[
-    CreatePostSuccess | ValidationError | UnauthenticatedError | NotAMemberError,
+    CreatePostSuccess | ValidationError | UnauthenticatedError | NotAMemberError | ForbiddenError,
     strawberry.union("CreatePostResult"),
 ]
 DeletePostResult = Annotated[
@@ -144,15 +145,40 @@ class PostQuery:
 @strawberry.type
 class PostMutation:
     @strawberry.mutation(
-        description="Post in your household's neighbourhood (signed in, with a household). The "
-        "post stays in that neighbourhood if your household moves later."
+        description="Post in your household's neighbourhood (signed in, with an approved "
+        "household). The post stays in that neighbourhood if your household moves later. A "
+        "partner key with POST_ON_BEHALF posts for a household that authorised it with "
+        "`onBehalfOf` (see docs/partners.md)."
     )
-    async def create_post(self, info: Info, input: CreatePostInput) -> CreatePostResult:
+    async def create_post(
+        self,
+        info: Info,
+        input: CreatePostInput,
+        on_behalf_of: Annotated[
+            relay.GlobalID | None,
+            strawberry.argument(
+                description="Partner keys only: the Household to post for; it must have "
+                "authorised this key (authorisePartner)."
+            ),
+        ] = None,
+    ) -> CreatePostResult:
         viewer = info.context.viewer
+        if on_behalf_of is not None:
+            written = await create_post_on_behalf(info, input, on_behalf_of)
+            return (
+                CreatePostSuccess(post=Post.from_row(written))
+                if isinstance(written, PostRow)
+                else written
+            )
         if viewer.account_id is None:
             return unauthenticated()
         if viewer.household_id is None:
             return not_a_member("Register your household first (registerHousehold) to post.")
+        if viewer.neighbourhood_id is not None and not viewer.is_member_of(viewer.neighbourhood_id):
+            return not_a_member(
+                "Your household is waiting for an ambassador's approval: you can post once "
+                "it is a member."
+            )
         try:
             clean = clean_post(input, now=datetime.now(UTC))
         except UserError as error:

@@ -30,6 +30,18 @@ class NeighbourhoodKind(Enum):
     )
 
 
+@strawberry.enum(description="Who becomes a member of a neighbourhood.")
+class MembershipPolicy(Enum):
+    OPEN = strawberry.enum_value(
+        "OPEN", description="Living there is enough (the default): geography alone decides."
+    )
+    APPROVAL = strawberry.enum_value(
+        "APPROVAL",
+        description="Newcomers wait until an ambassador checks they are really neighbours "
+        "(approveMembership), unless they came with an invitation of this neighbourhood.",
+    )
+
+
 @strawberry.type(description="A neighbourhood network: the community a household belongs to.")
 class Neighbourhood(relay.Node):
     id: relay.NodeID[int]
@@ -39,6 +51,10 @@ class Neighbourhood(relay.Node):
     commune_code: str | None = strawberry.field(description="INSEE code of the commune, if any.")
     area_square_meters: float = strawberry.field(description="Area on the spheroid, in m².")
     created_at: datetime = strawberry.field(description="When the neighbourhood was created.")
+    membership_policy: MembershipPolicy = strawberry.field(
+        description="Whether living there is enough to be a member, or an ambassador approves "
+        "newcomers (see pendingMemberships)."
+    )
 
     @classmethod
     def from_row(cls, row: NeighbourhoodRow) -> Neighbourhood:
@@ -50,6 +66,7 @@ class Neighbourhood(relay.Node):
             commune_code=row.commune_code,
             area_square_meters=round(row.area_m2, 1),
             created_at=row.created_at,
+            membership_policy=MembershipPolicy(row.membership_policy),
         )
 
     @strawberry.field(description="The boundary as a GeoJSON MultiPolygon (lng/lat, WGS 84).")
@@ -57,7 +74,10 @@ class Neighbourhood(relay.Node):
         value = await info.context.loaders.boundary_by_neighbourhood_id.load(self.id)
         return GeoJSON(value)
 
-    @strawberry.field(description="How many households belong to this neighbourhood now.")
+    @strawberry.field(
+        description="How many households are members now (approved: under an APPROVAL policy, "
+        "households waiting for an ambassador are not counted)."
+    )
     async def member_count(self, info: strawberry.Info[Context, None]) -> int:
         return await info.context.loaders.member_count_by_neighbourhood_id.load(self.id) or 0
 

@@ -23,13 +23,15 @@ class NotificationKind(Enum):
     COMMENT_ADDED = "COMMENT_ADDED"
     CONTENT_WARNED = "CONTENT_WARNED"
     REPORT_RESOLVED = "REPORT_RESOLVED"
+    MEMBERSHIP_APPROVED = "MEMBERSHIP_APPROVED"
+    MEMBERSHIP_DECLINED = "MEMBERSHIP_DECLINED"
 
 
 @strawberry.type(description="Something that concerns your household, as it happens.")
 class Notification:
     kind: NotificationKind
     subject: relay.GlobalID = strawberry.field(
-        description="The loan, carpool, post, comment or report concerned (fetch it with "
+        description="The loan, carpool, post, comment, report or household concerned (fetch it with "
         "node(id:))."
     )
     message: str = strawberry.field(description="A short French sentence to show as is.")

@@ -12,7 +12,7 @@ from db.queries.partners import PartnerKeyRow
 from db.queries.stats import MonthFigures
 
 
-@strawberry.enum(description="What a partner key may read.")
+@strawberry.enum(description="What a partner key may read (and, with POST_ON_BEHALF, write).")
 class PartnerScope(Enum):
     READ_PUBLIC = strawberry.enum_value(
         "READ_PUBLIC", description="Public data: searches, neighbourhoods, live posts near a point."
@@ -26,6 +26,11 @@ class PartnerScope(Enum):
         "READ_AGGREGATES",
         description="Monthly figures (new households, posts, loans) of those neighbourhoods, "
         "not people.",
+    )
+    POST_ON_BEHALF = strawberry.enum_value(
+        "POST_ON_BEHALF",
+        description="Write posts (createPost with onBehalfOf) for households that authorised "
+        "this key (authorisePartner); reads nothing more.",
     )
 
 

@@ -119,6 +119,10 @@ class Post(relay.Node):
     hidden_at: datetime | None = strawberry.field(
         description="When a moderator hid it (only moderators can still read a hidden post)."
     )
+    posted_via: str | None = strawberry.field(
+        description="The partner app (its name) that wrote this post on the household's behalf; "
+        "null when a member of the household wrote it."
+    )
     row: strawberry.Private[PostRow]
 
     @classmethod
@@ -136,6 +140,7 @@ class Post(relay.Node):
             place_location=Location.from_lnglat(row.place) if row.place else None,
             claimed_at=row.claimed_at,
             hidden_at=row.hidden_at,
+            posted_via=row.posted_via,
             row=row,
         )
 

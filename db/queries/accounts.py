@@ -33,6 +33,8 @@ class Principal:
     neighbourhood_id: int | None
     is_admin: bool
     ambassador_of: frozenset[int]
+    membership_status: str | None = None
+    """The household's standing in its neighbourhood (APPROVED, PENDING, DECLINED)."""
 
 
 def token_digest(token: str) -> bytes:
@@ -120,6 +122,7 @@ async def principal_for_token(conn: AsyncConnection, token: str) -> Principal | 
             Account.id,
             Account.household_id,
             Household.neighbourhood_id,
+            Household.membership_status,
             Account.is_admin,
             ambassador_of.label("ambassador_of"),
         )
@@ -141,6 +144,7 @@ async def principal_for_token(conn: AsyncConnection, token: str) -> Principal | 
         neighbourhood_id=row.neighbourhood_id,
         is_admin=row.is_admin,
         ambassador_of=frozenset(row.ambassador_of or ()),
+        membership_status=row.membership_status,
     )
 
 

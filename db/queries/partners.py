@@ -20,7 +20,13 @@ from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import PartnerKey, PartnerKeyNeighbourhood, PersistedOperation
+from db.models import (
+    PartnerAuthorisation,
+    PartnerKey,
+    PartnerKeyNeighbourhood,
+    PersistedOperation,
+    Post,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,3 +197,126 @@ async def persisted_document(conn: AsyncConnection, key_id: int, sha256: str) ->
     )
     document = result.scalar_one_or_none()
     return str(document) if document is not None else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationRow:
+    """A household's permission for a partner key to post on its behalf."""
+
+    household_id: int
+    key_id: int
+    partner_name: str
+    granted_at: datetime
+    revoked_at: datetime | None
+
+
+AUTHORISATION_COLUMNS = (
+    PartnerAuthorisation.household_id,
+    PartnerAuthorisation.key_id,
+    PartnerKey.name.label("partner_name"),
+    PartnerAuthorisation.granted_at,
+    PartnerAuthorisation.revoked_at,
+)
+
+
+async def partner_key_by_id(conn: AsyncConnection, key_id: int) -> PartnerKeyRow | None:
+    result = await conn.execute(select(*KEY_COLUMNS).where(PartnerKey.id == key_id))
+    row = result.one_or_none()
+    return to_row(row) if row else None
+
+
+async def authorise_partner(
+    conn: AsyncConnection, household_id: int, key_id: int, *, account_id: int
+) -> AuthorisationRow | None:
+    """Let a live key with POST_ON_BEHALF post for the household (None: no such key). Granting
+    again after a revocation starts a new authorisation (`granted_at` now)."""
+    key = await conn.execute(
+        select(PartnerKey.id).where(
+            PartnerKey.id == key_id,
+            PartnerKey.revoked_at.is_(None),
+            PartnerKey.scopes.contains(["POST_ON_BEHALF"]),
+        )
+    )
+    if key.scalar_one_or_none() is None:
+        return None
+    await conn.execute(
+        pg_insert(PartnerAuthorisation)
+        .values(household_id=household_id, key_id=key_id, granted_by_account_id=account_id)
+        .on_conflict_do_update(
+            index_elements=["household_id", "key_id"],
+            set_={
+                "granted_by_account_id": account_id,
+                "granted_at": func.now(),
+                "revoked_at": None,
+            },
+            where=PartnerAuthorisation.revoked_at.isnot(None),
+        )
+    )
+    return (await partner_authorisations_of(conn, household_id, key_id=key_id))[0]
+
+
+async def revoke_partner_authorisation(
+    conn: AsyncConnection, household_id: int, key_id: int
+) -> AuthorisationRow | None:
+    """Withdraw a live authorisation (None: there was none); takes effect for any post not yet
+    committed, as posting locks the authorisation row (`authorised_partner_name`)."""
+    result = await conn.execute(
+        update(PartnerAuthorisation)
+        .where(
+            PartnerAuthorisation.household_id == household_id,
+            PartnerAuthorisation.key_id == key_id,
+            PartnerAuthorisation.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+        .returning(PartnerAuthorisation.household_id)
+    )
+    if result.scalar_one_or_none() is None:
+        return None
+    return (await partner_authorisations_of(conn, household_id, key_id=key_id))[0]
+
+
+async def partner_authorisations_of(
+    conn: AsyncConnection, household_id: int, *, key_id: int | None = None
+) -> list[AuthorisationRow]:
+    """A household's authorisations, live ones first, newest grant first."""
+    query = (
+        select(*AUTHORISATION_COLUMNS)
+        .join(PartnerKey, PartnerKey.id == PartnerAuthorisation.key_id)
+        .where(PartnerAuthorisation.household_id == household_id)
+        .order_by(
+            PartnerAuthorisation.revoked_at.is_not(None),
+            PartnerAuthorisation.granted_at.desc(),
+            PartnerAuthorisation.key_id,
+        )
+    )
+    if key_id is not None:
+        query = query.where(PartnerAuthorisation.key_id == key_id)
+    return [AuthorisationRow(**row._mapping) for row in await conn.execute(query)]
+
+
+async def authorised_partner_name(
+    conn: AsyncConnection, household_id: int, key_id: int
+) -> str | None:
+    """The partner's name if the household authorises this live key now, else None. The
+    authorisation row is locked (FOR SHARE) until the caller's transaction ends, so a
+    concurrent revocation waits for the post to commit, or wins before it."""
+    result = await conn.execute(
+        select(PartnerKey.name)
+        .select_from(PartnerAuthorisation)
+        .join(PartnerKey, PartnerKey.id == PartnerAuthorisation.key_id)
+        .where(
+            PartnerAuthorisation.household_id == household_id,
+            PartnerAuthorisation.key_id == key_id,
+            PartnerAuthorisation.revoked_at.is_(None),
+            PartnerKey.revoked_at.is_(None),
+        )
+        .with_for_update(read=True, of=PartnerAuthorisation)
+    )
+    name = result.scalar_one_or_none()
+    return str(name) if name is not None else None
+
+
+async def mark_posted_via(conn: AsyncConnection, post_id: int, key_id: int, name: str) -> None:
+    await conn.execute(
+        update(Post).where(Post.id == post_id).values(posted_via_key_id=key_id, posted_via=name)
+    )

@@ -11,6 +11,7 @@ leaves this module, only distances computed from it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Comment, Household, Neighbourhood, Post
 from db.queries.neighbourhoods import point_param
-from db.queries.proximity import distance_to_m, fetch_nearest, nearest_query
+from db.queries.proximity import (
+    distance_to_m,
+    fetch_nearest,
+    nearest_parameters,
+    nearest_query,
+    nearest_statement,
+)
 from db.rows import CommentRow, PostAuthorRow, PostRow
 from geo.coords import LngLat
 
@@ -60,6 +67,7 @@ POST_COLUMNS = (
     Post.claimed_at,
     Post.claimed_by_household_id,
     Post.hidden_at,
+    Post.posted_via,
 )
 COMMENT_COLUMNS = (
     Comment.id,
@@ -309,10 +317,24 @@ async def nearest_posts(
 ) -> list[tuple[PostRow, float]]:
     """Up to `limit` feed posts within `max_distance_m` of `origin`, nearest first, across
     neighbourhoods; keyset-paged on (distance_m, id), `after` being the last pair shown."""
-    statement = nearest_posts_query(
-        origin, kinds=kinds, limit=limit, after=after, max_distance_m=max_distance_m
+    statement = nearest_posts_statement(
+        kinds=tuple(sorted(set(kinds))) if kinds else None, resumed=after is not None
     )
-    return await fetch_nearest(conn, statement, to_post_row, limit)
+    parameters = nearest_parameters(origin, limit=limit, after=after, max_distance_m=max_distance_m)
+    return await fetch_nearest(conn, statement, to_post_row, limit, parameters)
+
+
+@functools.cache
+def nearest_posts_statement(*, kinds: tuple[str, ...] | None, resumed: bool) -> Select[Any]:
+    """`nearest_posts_query` with bind parameters (`nearest_parameters`), built once per set
+    of kinds (at most 2^7 of them)."""
+    return nearest_statement(
+        POST_COLUMNS,
+        Post.location,
+        Post.id,
+        filters=[*in_feeds(), *of_kinds(kinds)],
+        resumed=resumed,
+    )
 
 
 async def post_distance_m(conn: AsyncConnection, origin: LngLat, post_id: int) -> float | None:

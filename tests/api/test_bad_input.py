@@ -29,6 +29,8 @@ SIGN_UP = 'mutation ($email: String!, $password: String!) { signUp(input: {email
 REGISTER_INLINE = 'mutation { registerHousehold(input: {name: "Famille", location: {lng: 1.99, lat: 48.85}}) { __typename ... on ValidationError { code } ... on UnauthenticatedError { code } } }'
 LENDERS = "query ($d: Int) { nearestLenders(near: {lng: 1.99, lat: 48.85}, maxDistanceMeters: $d) { edges { cursor } } }"
 AT = "query ($lng: Float!, $lat: Float!) { neighbourhoodAt(location: {lng: $lng, lat: $lat}) { kind } }"
+INVITED = 'mutation ($code: String!) { registerHousehold(input: {name: "Famille", location: {lng: 1.99, lat: 48.85}, invitationCode: $code}) { __typename ... on ValidationError { code } } }'
+ON_BEHALF = 'mutation ($h: ID!) { createPost(input: {kind: DISCUSSION, title: "x"}, onBehalfOf: $h) { __typename ... on MutationError { code } } }'
 DEEP = (
     '{ neighbourhood(id: "TmVpZ2hib3VyaG9vZDox") { '
     + "posts { edges { node { neighbourhood { " * 5
@@ -341,6 +343,23 @@ BAD_INPUTS = [
         "weak password on sign-up",
         body(SIGN_UP, {"email": "new@example.org", "password": "x"}),
         signed_in=False,
+    ),
+    # -- memberships and partners (docs/memberships.md, docs/partners.md) ---------------------
+    Bad("SQL-looking invitation code", body(INVITED, {"code": SQL}), code="INVITATION_INVALID"),
+    Bad(
+        "long invitation code with NUL bytes",
+        body(INVITED, {"code": "A\x00" * 5_000}),
+        code="INVITATION_INVALID",
+    ),
+    Bad(
+        "pending queue of a non-neighbourhood ID",
+        body('{ pendingMemberships(neighbourhoodId: "eA==") { edges { cursor } } }'),
+        code="INVALID_ID",
+    ),
+    Bad(
+        "post on behalf without a partner key",
+        body(ON_BEHALF, {"h": "SG91c2Vob2xkOjE="}),
+        code="FORBIDDEN",
     ),
     # -- credentials -------------------------------------------------------------------------
     Bad(

@@ -188,6 +188,6 @@ async def test_demo_accounts_have_their_household_and_roles(
         ).all()
     assert [tuple(row) for row in rows] == [
         ("admin@demo.voisinage.fr", True, None, 0),
-        ("ambassadrice@demo.voisinage.fr", False, CHAVENAY, 1),
+        ("ambassadrice@demo.voisinage.fr", False, CHAVENAY, 2),  # and Davron: demo_memberships
         ("membre@demo.voisinage.fr", False, CHAVENAY, 0),
     ]
