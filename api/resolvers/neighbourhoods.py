@@ -20,6 +20,7 @@ from api.errors import (
 )
 from api.inputs import LocationInput
 from api.pagination import decode_distance_cursor, encode_cursor, page_info, page_size
+from api.resolvers.invitation_codes import redeem_on_registration
 from api.scalars import GeoJSON, H3Cell
 from api.types.household import Household
 from api.types.neighbourhood import (
@@ -51,6 +52,11 @@ class RegisterHouseholdInput:
     name: str = strawberry.field(description="Display name, 1 to 80 characters.")
     location: LocationInput = strawberry.field(
         description="The exact home location. Private: used for assignment only."
+    )
+    invitation_code: str | None = strawberry.field(
+        default=None,
+        description="An ambassador's invitation (inviteNeighbour): the household is approved "
+        "at once if the home is in that neighbourhood; any other case is refused.",
     )
 
 
@@ -188,15 +194,33 @@ class NeighbourhoodMutation:
         except UserError as error:
             return validation_error(error)
         async with info.context.engine.begin() as conn:
-            row = await household_queries.register_household(
-                conn, name=name, home=home, resolution=info.context.settings.h3_resolution
+            registration = await household_queries.register_account_household(
+                conn,
+                account_id=viewer.account_id,
+                name=name,
+                home=home,
+                resolution=info.context.settings.h3_resolution,
             )
-            await account_queries.attach_household(conn, viewer.account_id, row.id)
-            neighbourhood = (
-                await neighbourhood_queries.neighbourhoods_by_id(conn, [row.neighbourhood_id])
-            )[row.neighbourhood_id]
+            # Memberships (docs/memberships.md): an approved newcomer without a code has no
+            # invitation to redeem, which spares the common case a round trip.
+            refused = None
+            if input.invitation_code is not None or registration.membership_status != "APPROVED":
+                refused = await redeem_on_registration(
+                    conn,
+                    account_id=viewer.account_id,
+                    code=input.invitation_code,
+                    household_id=registration.household.id,
+                    neighbourhood_id=registration.neighbourhood.id,
+                )
+            if refused is not None:
+                await conn.rollback()
+                return refused
+        household, neighbourhood = registration.household, registration.neighbourhood
+        # The rows just written answer `household { neighbourhood }` and `node(id:)` too.
+        info.context.loaders.neighbourhood_by_id.prime(neighbourhood.id, neighbourhood)
+        info.context.loaders.household_by_id.prime(household.id, household)
         return RegisterHouseholdSuccess(
-            household=Household.from_row(row, shown_to_itself=True),
+            household=Household.from_row(household, shown_to_itself=True),
             neighbourhood=Neighbourhood.from_row(neighbourhood),
         )
 

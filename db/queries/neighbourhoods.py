@@ -2,6 +2,8 @@
 
 Assignment rule (see `geo.assignment`): the smallest covering POLYGON neighbourhood, then the
 oldest, then the lowest id; where none covers the point, the H3_CELL neighbourhood of its cell.
+A registration applies it in one statement (`queries.households.REGISTER`), a boundary change
+in `reassign_households`, a national import set-wise (`db.bulk`); `neighbourhood_at` reads it.
 Boundary changes and registrations are serialised by an advisory lock (exclusive for boundary
 changes, shared for registrations) so a registration can never miss a polygon being created.
 """
@@ -33,6 +35,7 @@ NEIGHBOURHOOD_COLUMNS = (
     Neighbourhood.commune_code,
     Neighbourhood.area_m2,
     Neighbourhood.created_at,
+    Neighbourhood.membership_policy,
 )
 
 
@@ -45,9 +48,14 @@ def to_row(row: Any) -> NeighbourhoodRow:
     return NeighbourhoodRow(**row._mapping)
 
 
+LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key)")
+LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
+
+
 async def lock_boundaries(conn: AsyncConnection, *, exclusive: bool) -> None:
-    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    await conn.execute(text(f"SELECT {lock}(:key)"), {"key": BOUNDARY_LOCK_KEY})
+    """Until the transaction ends; statements built once (a registration takes it each time)."""
+    lock = LOCK_EXCLUSIVE if exclusive else LOCK_SHARED
+    await conn.execute(lock, {"key": BOUNDARY_LOCK_KEY})
 
 
 def covering_polygon_query(point_sql: object) -> object:
@@ -85,6 +93,18 @@ async def ensure_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]
     unique_cells = sorted(set(cells))
     if not unique_cells:
         return {}
+    await insert_cell_neighbourhoods(conn, unique_cells)
+    result = await conn.execute(
+        select(Neighbourhood.h3_cell, Neighbourhood.id).where(
+            Neighbourhood.kind == "H3_CELL", Neighbourhood.h3_cell.in_(unique_cells)
+        )
+    )
+    return {str(cell): int(nid) for cell, nid in result.all()}
+
+
+async def insert_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]) -> None:
+    """Insert the cells' H3_CELL neighbourhoods that do not exist yet (`ON CONFLICT DO NOTHING`:
+    a concurrent twin's insert makes this one wait for its commit, then skip)."""
     await conn.execute(
         pg_insert(Neighbourhood)
         .values(
@@ -95,25 +115,11 @@ async def ensure_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]
                     "h3_cell": cell,
                     "boundary": from_shape(cell_to_multipolygon(cell), srid=4326),
                 }
-                for cell in unique_cells
+                for cell in cells
             ]
         )
         .on_conflict_do_nothing(index_elements=["h3_cell"], index_where=text("kind = 'H3_CELL'"))
     )
-    result = await conn.execute(
-        select(Neighbourhood.h3_cell, Neighbourhood.id).where(
-            Neighbourhood.kind == "H3_CELL", Neighbourhood.h3_cell.in_(unique_cells)
-        )
-    )
-    return {str(cell): int(nid) for cell, nid in result.all()}
-
-
-async def assign_point(conn: AsyncConnection, point: LngLat, cell: str) -> int:
-    """The neighbourhood id for a home at `point` whose H3 cell is `cell`, creating the cell's."""
-    polygon_id = await covering_polygon_id(conn, point)
-    if polygon_id is not None:
-        return polygon_id
-    return (await ensure_cell_neighbourhoods(conn, [cell]))[cell]
 
 
 async def neighbourhood_at(
@@ -154,7 +160,7 @@ async def member_counts_by_id(conn: AsyncConnection, ids: Sequence[int]) -> dict
         return {}
     result = await conn.execute(
         select(Household.neighbourhood_id, func.count())
-        .where(Household.neighbourhood_id.in_(ids))
+        .where(Household.neighbourhood_id.in_(ids), Household.membership_status == "APPROVED")
         .group_by(Household.neighbourhood_id)
     )
     counts = {int(nid): int(count) for nid, count in result.all()}
