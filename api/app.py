@@ -68,8 +68,6 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             build_schema(settings, metrics),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
-            keep_alive=True,
-            keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,

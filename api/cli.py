@@ -88,6 +88,10 @@ def serve(
             ws_max_size=settings.max_ws_message_bytes,
             # Messages are small (~1 kB); per-connection deflate state costs ~40 KiB per socket.
             ws_per_message_deflate=False,
+            # graphql-transport-ws has no server ping of its own: WebSocket ping frames keep
+            # idle subscriptions open through proxies and find dead peers.
+            ws_ping_interval=settings.ws_ping_interval_seconds,
+            ws_ping_timeout=20,
         )
 
 

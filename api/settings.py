@@ -192,6 +192,15 @@ class Settings:
             "doc": "WebSocket connections one account may hold per server process",
         },
     )
+    ws_ping_interval_seconds: int = field(
+        default=15,
+        metadata={
+            "min": 1,
+            "env": "WS_PING_INTERVAL_SECONDS",
+            "doc": "WebSocket ping frames to idle subscribers (a peer silent for 20 s more is "
+            "closed)",
+        },
+    )
     ws_max_subscriptions_per_connection: int = field(
         default=20,
         metadata={
