@@ -104,15 +104,6 @@ MOVES = text(
      WHERE neighbourhood_id IS DISTINCT FROM current_id
     """
 )
-MANY_MOVES = 50_000
-"""Movers beyond which checking their foreign key once beats checking it row by row."""
-NEIGHBOURHOOD_KEYS = text(
-    """
-    SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-     WHERE conrelid = 'households'::regclass AND confrelid = 'neighbourhoods'::regclass
-       AND contype = 'f'
-    """
-)
 WRITER_SETS_MEMBERSHIP = text("SELECT set_config('voisinage.membership_set_by_writer', 'on', true)")
 TRIGGER_SETS_MEMBERSHIP = text("SELECT set_config('voisinage.membership_set_by_writer', '', true)")
 """WRITER_SETS_MEMBERSHIP skips the per-row arrival trigger for this transaction (migration 0009): the statements
@@ -221,37 +212,8 @@ async def create_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]
     )
 
 
-async def apply_moves(conn: AsyncConnection, *, many_moves: int = MANY_MOVES) -> int:
-    """Write the movers; for a national redraw, check their neighbourhood key once, set-wise.
-
-    Each moved row fires the foreign-key trigger towards `neighbourhoods` (a lookup and a row
-    lock per row: ~6 s of the 10 s it takes to move 193,000 homes when every commune becomes a
-    network). Beyond MANY_MOVES the key is dropped, the movers written, and the key added back
-    with the server's own definition: PostgreSQL validates it with one join over the table.
-    The price: ADD/DROP CONSTRAINT lock `households` against readers until the transaction
-    commits (seconds), acceptable for an administrator's national reassignment, not for the
-    boundary edits of the API, which move few homes and never come here.
-    """
-    movers = int((await conn.execute(text("SELECT count(*) FROM moves"))).scalar_one())
-    if movers < many_moves:
-        return int((await conn.execute(APPLY)).rowcount)
-    quote = conn.dialect.identifier_preparer.quote
-    keys = (await conn.execute(NEIGHBOURHOOD_KEYS)).all()
-    for name, _ in keys:
-        await conn.execute(text(f"ALTER TABLE households DROP CONSTRAINT {quote(name)}"))
-    moved = int((await conn.execute(APPLY)).rowcount)
-    for name, definition in keys:
-        await conn.execute(
-            text(f"ALTER TABLE households ADD CONSTRAINT {quote(name)} {definition}")
-        )
-    return moved
-
-
 async def reassign_all_in(
-    conn: AsyncConnection,
-    *,
-    step: Callable[[str], None] = lambda _: None,
-    many_moves: int = MANY_MOVES,
+    conn: AsyncConnection, *, step: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
     """Reassign every household inside the caller's transaction; returns counts.
 
@@ -264,7 +226,7 @@ async def reassign_all_in(
     await conn.execute(MOVES)
     await conn.execute(text("ANALYZE moves"))
     await conn.execute(WRITER_SETS_MEMBERSHIP)
-    moved = await apply_moves(conn, many_moves=many_moves)
+    moved = (await conn.execute(APPLY)).rowcount
     await conn.execute(TRIGGER_SETS_MEMBERSHIP)  # later writes in the caller's transaction
     step("households updated")
     total = (await conn.execute(text("SELECT count(*) FROM households"))).scalar_one()

@@ -1,12 +1,9 @@
-"""The national reassignment: membership columns set-wise, by the trigger's rule, and the
-neighbourhood key checked once when many households move."""
+"""The national reassignment writes the membership columns set-wise, by the trigger's rule."""
 
 from __future__ import annotations
 
-import pytest
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.bulk import reassign_all_in
@@ -81,35 +78,3 @@ async def test_movers_into_an_open_network_are_approved(clean_db: AsyncEngine) -
         await reassign_all_in(conn)
         moved_to, status, _ = await status_of(conn, household.id)
     assert (moved_to, status) == (network, "APPROVED")
-
-
-NEIGHBOURHOOD_KEY = text(
-    "SELECT oid, pg_get_constraintdef(oid) FROM pg_constraint "
-    "WHERE conrelid = 'households'::regclass AND confrelid = 'neighbourhoods'::regclass"
-)
-
-
-async def test_a_national_redraw_checks_the_key_once_and_puts_it_back(
-    clean_db: AsyncEngine,
-) -> None:
-    async with clean_db.begin() as conn:
-        before = (await conn.execute(NEIGHBOURHOOD_KEY)).one()
-        homes = [
-            await register_household(
-                conn, name=f"Maison {n}", home=LngLat(lng=1.985 + n / 1000, lat=48.85), resolution=7
-            )
-            for n in range(3)
-        ]
-        network = await insert_polygon(conn, "Chavenay redessiné", "OPEN")
-        counts = await reassign_all_in(conn, many_moves=1)  # the set-wise path even for three
-        after = (await conn.execute(NEIGHBOURHOOD_KEY)).one()
-        moved = {(await status_of(conn, home.id))[0] for home in homes}
-    assert counts["moved"] == 3 and moved == {network}
-    assert after[1] == before[1]  # the same key, with its ON DELETE rule...
-    assert after[0] != before[0]  # ...dropped and added back around the update
-    with pytest.raises(IntegrityError):
-        async with clean_db.begin() as conn:
-            await conn.execute(
-                text("UPDATE households SET neighbourhood_id = -1 WHERE id = :id"),
-                {"id": homes[0].id},
-            )
