@@ -19,6 +19,7 @@ from rich.console import Console
 
 from api.runtime import ConfigurationError, check_port_free, database
 from api.settings import PROJECT_ROOT, Settings, SettingsError
+from api.shared_buckets import create_table, server_table
 
 app = typer.Typer(
     help="Voisinage: GraphQL API over PostGIS for neighbourhood sharing networks.",
@@ -73,26 +74,35 @@ def serve(
             summary = asyncio.run(load_demo(resolved.database_url))
             err.print(f"demo seed: {summary}", highlight=False)
         os.environ["DATABASE_URL"] = resolved.database_url  # workers rebuild settings from env
+        # One table of rate-limit buckets for all the workers (api.shared_buckets), fresh at
+        # each start: limits hold per server, not per worker process.
+        table = settings.rate_limit_table or server_table(settings.data_dir)
+        create_table(table)
+        os.environ["RATE_LIMIT_TABLE"] = str(table)
         err.print(f"[green]Voisinage[/] on http://{host}:{port}/graphql", highlight=False)
-        uvicorn.run(
-            "api.asgi:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=settings.workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_config=None,
-            timeout_graceful_shutdown=5,
-            ws_max_size=settings.max_ws_message_bytes,
-            # Messages are small (~1 kB); per-connection deflate state costs ~40 KiB per socket.
-            ws_per_message_deflate=False,
-            # graphql-transport-ws has no server ping of its own: WebSocket ping frames keep
-            # idle subscriptions open through proxies and find dead peers.
-            ws_ping_interval=settings.ws_ping_interval_seconds,
-            ws_ping_timeout=20,
-        )
+        try:
+            uvicorn.run(
+                "api.asgi:create_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=settings.workers,
+                loop="uvloop",
+                http="httptools",
+                access_log=False,
+                log_config=None,
+                timeout_graceful_shutdown=5,
+                ws_max_size=settings.max_ws_message_bytes,
+                # Messages are small (~1 kB); per-connection deflate state costs ~40 KiB per socket.
+                ws_per_message_deflate=False,
+                # graphql-transport-ws has no server ping of its own: WebSocket ping frames keep
+                # idle subscriptions open through proxies and find dead peers.
+                ws_ping_interval=settings.ws_ping_interval_seconds,
+                ws_ping_timeout=20,
+            )
+        finally:
+            if settings.rate_limit_table is None:
+                table.unlink(missing_ok=True)
 
 
 @app.command()

@@ -5,7 +5,8 @@ its account's; an operation with proximity searches also takes one token per sea
 stricter proximity buckets (so many accounts behind one address, or one account from many
 addresses, cannot trilaterate a home by a burst of searches). A bucket holds `per_minute` tokens
 and refills continuously at `per_minute / 60` a second, so a client may burst up to a minute's
-worth, then goes at the steady rate.
+worth, then goes at the steady rate. The server's worker processes share one table of buckets
+(api.shared_buckets); an app built in a process of its own (tests) keeps them in memory.
 
 Why not the `limits` package: it offers fixed and moving windows but no token bucket, and its
 in-memory storage expires keys from a timer thread; this is a few dozen lines, exact about
@@ -20,12 +21,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from api.cost import ensure_validated, measure
 from api.settings import Settings
+from api.shared_buckets import SharedTokenBuckets
 
 RATE_LIMITED = "RATE_LIMITED"
 MAX_TRACKED_KEYS = 100_000
@@ -85,20 +88,30 @@ class TokenBuckets:
         return 0.0
 
 
+class Buckets(Protocol):
+    def acquire(self, keys: Sequence[str], amount: int) -> float: ...
+
+
 class RateLimits:
-    """The buckets of one application (one per process); a limit of 0 switches it off."""
+    """The buckets of one application; a limit of 0 switches it off.
+
+    In the process, or in the table the server's workers share (`RATE_LIMIT_TABLE`, set by
+    `python -m api serve`; see api.shared_buckets), so that N workers do not mean N times the
+    limits.
+    """
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.operations = (
-            TokenBuckets(settings.rate_limit_per_minute, clock=clock)
-            if settings.rate_limit_per_minute > 0
-            else None
-        )
-        self.proximity = (
-            TokenBuckets(settings.proximity_rate_limit_per_minute, clock=clock)
-            if settings.proximity_rate_limit_per_minute > 0
-            else None
-        )
+        table = settings.rate_limit_table
+
+        def buckets(per_minute: int, family: str) -> Buckets | None:
+            if per_minute <= 0:
+                return None
+            if table is not None:
+                return SharedTokenBuckets(table, per_minute, family=family, clock=clock)
+            return TokenBuckets(per_minute, clock=clock)
+
+        self.operations = buckets(settings.rate_limit_per_minute, "operations")
+        self.proximity = buckets(settings.proximity_rate_limit_per_minute, "proximity")
 
 
 def rate_limited(retry_after_s: float, what: str) -> GraphQLError:

@@ -173,6 +173,14 @@ class Settings:
             "doc": "proximity searches per client address, and per account, per minute (0 = off)",
         },
     )
+    rate_limit_table: Path | None = field(
+        default=None,
+        metadata={
+            "env": "RATE_LIMIT_TABLE",
+            "doc": "file of the token buckets the workers share (set by `serve`; unset: each "
+            "process keeps its own)",
+        },
+    )
     environment: str = field(
         default="development",
         metadata={
@@ -268,6 +276,8 @@ class Settings:
             default = spec.default
             if spec.name == "database_url":
                 values[spec.name] = raw or None
+            elif spec.name == "rate_limit_table":
+                values[spec.name] = Path(raw) if raw else None
             elif isinstance(default, bool):
                 values[spec.name] = _bool(raw, name)
             elif isinstance(default, int):
