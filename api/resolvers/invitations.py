@@ -11,7 +11,7 @@ from strawberry import relay
 
 from api.context import Context
 from api.errors import ErrorCode, NotFoundError, UserError, ValidationError
-from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
+from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
 from api.resolvers.accounts import clean_email
 from api.resolvers.invitation_codes import new_code
 from api.resolvers.memberships import Refusals, neighbourhood_row, refusal, require_moderator
@@ -74,11 +74,7 @@ class InvitationQuery:
         ]
         return InvitationConnection(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=cursor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=cursor),
         )
 
 

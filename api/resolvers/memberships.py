@@ -26,7 +26,7 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, page_info, page_size
+from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
 from api.resolvers.neighbourhoods import decode_neighbourhood_id, validation_error
 from api.types.membership import Membership, MembershipConnection, MembershipEdge
 from api.types.neighbourhood import MembershipPolicy, Neighbourhood
@@ -150,11 +150,7 @@ class MembershipQuery:
         ]
         return MembershipConnection(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=cursor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=cursor),
         )
 
 

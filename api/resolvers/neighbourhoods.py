@@ -19,7 +19,12 @@ from api.errors import (
     unauthenticated,
 )
 from api.inputs import LocationInput
-from api.pagination import decode_distance_cursor, encode_cursor, page_info, page_size
+from api.pagination import (
+    decode_distance_cursor,
+    encode_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.resolvers.invitation_codes import redeem_on_registration
 from api.scalars import GeoJSON, H3Cell
 from api.types.household import Household
@@ -162,11 +167,7 @@ class NeighbourhoodQuery:
         ]
         return NeighbourhoodConnection(
             edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges],
-                has_next_page=len(rows) > limit,
-                has_previous_page=cursor is not None,
-            ),
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=cursor),
         )
 
 

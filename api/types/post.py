@@ -18,7 +18,13 @@ from strawberry import relay
 from api.context import Context, Viewer
 from api.errors import ErrorCode, UserError
 from api.inputs import Location
-from api.pagination import PageInfo, decode_time_cursor, encode_cursor, page_info, page_size
+from api.pagination import (
+    PageInfo,
+    decode_time_cursor,
+    encode_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.types.neighbourhood import Neighbourhood
 from db.queries import posts as post_queries
 from db.rows import CommentRow, PostAuthorRow, PostRow
@@ -280,11 +286,7 @@ async def posts_page(
     ]
     return PostConnection(
         edges=edges,
-        page_info=page_info(
-            [edge.cursor for edge in edges],
-            has_next_page=len(rows) > limit,
-            has_previous_page=before is not None,
-        ),
+        page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=before),
     )
 
 
@@ -305,11 +307,7 @@ async def comments_page(
     ]
     return CommentConnection(
         edges=edges,
-        page_info=page_info(
-            [edge.cursor for edge in edges],
-            has_next_page=len(rows) > limit,
-            has_previous_page=cursor is not None,
-        ),
+        page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=cursor),
     )
 
 
