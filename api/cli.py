@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -49,6 +51,18 @@ def load_settings() -> Settings:
     return Settings.from_env()
 
 
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (docker stop, systemd, kill) ends `serve` like Ctrl-C does: through its
+    `finally` blocks, which stop the embedded cluster and remove the rate-limit table.
+
+    uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler it
+    found installed; with Python's default one the process would die on the spot and leave the
+    embedded PostgreSQL running.
+    """
+    del frame
+    raise SystemExit(128 + signum)
+
+
 @app.command()
 @clear_errors
 def serve(
@@ -56,7 +70,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to bind (default: PORT)")] = None,
     seed: Annotated[bool | None, typer.Option(help="Load the demo seed first")] = None,
 ) -> None:
-    """Migrate, load the demo seed and serve the API (Ctrl-C stops it and the embedded database)."""
+    """Migrate, load the demo seed and serve the API (Ctrl-C or SIGTERM stops it and the embedded database)."""
     import uvicorn
 
     from db.migrate import upgrade
@@ -65,6 +79,7 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     check_port_free(host, port)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     with database(settings) as resolved:
         assert resolved.database_url
         upgrade(resolved.database_url)
