@@ -99,8 +99,13 @@ ITEM_COLUMNS = (
 )
 
 
+ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
+ITEM_COUNT = len(ITEM_FIELDS)
+
+
 def to_row(row: Any) -> ItemRow:
-    mapping = dict(row._mapping)
+    """An `ItemRow` from the values of ITEM_COLUMNS, in that order (a result row, or its slice)."""
+    mapping = dict(zip(ITEM_FIELDS, row, strict=True))
     mapping["photo_urls"] = tuple(mapping["photo_urls"])
     return ItemRow(**mapping)
 
@@ -263,47 +268,17 @@ def nearest_lenders_query(
 
 
 def to_nearby(row: Any) -> NearbyItem:
-    """A row of `nearest_lenders_statement` (item columns, distance_m, lender_name, then the
-    neighbourhood's columns), unpacked by position: the hot path of every search."""
-    (
-        item_id,
-        household_id,
-        title,
-        description,
-        category,
-        condition,
-        terms,
-        deposit_cents,
-        price_per_day_cents,
-        photo_urls,
-        available,
-        created_at,
-        updated_at,
-        _distance_m,
-        lender_name,
-        *neighbourhood_values,
-    ) = row
+    """A row of `nearest_lenders_statement`: the item's columns, distance_m, lender_name, then
+    the neighbourhood's columns, taken by position (the hot path of every search)."""
+    item = to_row(row[:ITEM_COUNT])
+    lender_name = row[ITEM_COUNT + 1]
     neighbourhood = NeighbourhoodRow(
-        **dict(zip(NEIGHBOURHOOD_FIELDS, neighbourhood_values, strict=True))
+        **dict(zip(NEIGHBOURHOOD_FIELDS, row[ITEM_COUNT + 2 :], strict=True))
     )
     return NearbyItem(
-        item=ItemRow(
-            id=item_id,
-            household_id=household_id,
-            title=title,
-            description=description,
-            category=category,
-            condition=condition,
-            terms=terms,
-            deposit_cents=deposit_cents,
-            price_per_day_cents=price_per_day_cents,
-            photo_urls=tuple(photo_urls),
-            available=available,
-            created_at=created_at,
-            updated_at=updated_at,
-        ),
+        item=item,
         lender=LenderRow(
-            household_id=household_id, name=lender_name, neighbourhood_id=neighbourhood.id
+            household_id=item.household_id, name=lender_name, neighbourhood_id=neighbourhood.id
         ),
         neighbourhood=neighbourhood,
     )
