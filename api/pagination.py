@@ -61,10 +61,15 @@ class PageInfo:
     end_cursor: str | None
 
 
+def encode_time_cursor(kind: str, moment: datetime, ident: int) -> str:
+    """A time-ordered cursor of `kind`: (timestamp, id), read back by `decode_time_cursor`."""
+    return encode_cursor(kind, moment.isoformat(), ident)
+
+
 def decode_time_cursor(cursor: str | None, kind: str) -> tuple[datetime, int] | None:
-    """(timestamp, id) from a time-ordered cursor of `kind` (built by `encode_cursor(kind,
-    timestamp.isoformat(), id)`), or None for the first page. Timestamps keep their microseconds
-    and offset, so the keyset comparison in SQL is exact."""
+    """(timestamp, id) from a cursor made by `encode_time_cursor(kind, ...)`, or None for the
+    first page. Timestamps keep their microseconds and offset, so the keyset comparison in SQL
+    is exact."""
     if cursor is None:
         return None
     try:

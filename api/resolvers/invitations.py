@@ -11,7 +11,12 @@ from strawberry import relay
 
 from api.context import Context
 from api.errors import ErrorCode, NotFoundError, UserError, ValidationError
-from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
+from api.pagination import (
+    decode_time_cursor,
+    encode_time_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.resolvers.accounts import clean_email
 from api.resolvers.invitation_codes import new_code
 from api.resolvers.memberships import Refusals, neighbourhood_row, refusal, require_moderator
@@ -68,7 +73,7 @@ class InvitationQuery:
         edges = [
             InvitationEdge(
                 node=Invitation.from_row(row),
-                cursor=encode_cursor(INVITATION_CURSOR, row.created_at.isoformat(), row.id),
+                cursor=encode_time_cursor(INVITATION_CURSOR, row.created_at, row.id),
             )
             for row in rows[:limit]
         ]

@@ -24,7 +24,12 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
+from api.pagination import (
+    decode_time_cursor,
+    encode_time_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
 from api.types.loan import (
@@ -135,7 +140,7 @@ class LoanQuery:
         edges = [
             LoanEdge(
                 node=Loan.from_row(row),
-                cursor=encode_cursor(CURSOR_KIND, row.created_at.isoformat(), row.id),
+                cursor=encode_time_cursor(CURSOR_KIND, row.created_at, row.id),
             )
             for row in rows[:limit]
         ]

@@ -26,7 +26,12 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
+from api.pagination import (
+    decode_time_cursor,
+    encode_time_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.resolvers.neighbourhoods import decode_neighbourhood_id, validation_error
 from api.types.membership import Membership, MembershipConnection, MembershipEdge
 from api.types.neighbourhood import MembershipPolicy, Neighbourhood
@@ -142,9 +147,7 @@ class MembershipQuery:
         edges = [
             MembershipEdge(
                 node=Membership.from_row(row),
-                cursor=encode_cursor(
-                    PENDING_CURSOR, row.requested_at.isoformat(), row.household_id
-                ),
+                cursor=encode_time_cursor(PENDING_CURSOR, row.requested_at, row.household_id),
             )
             for row in rows[:limit]
         ]

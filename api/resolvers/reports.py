@@ -25,7 +25,12 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
+from api.pagination import (
+    decode_time_cursor,
+    encode_time_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.resolvers.neighbourhoods import decode_neighbourhood_id, validation_error
 from api.types.post import can_read_post
 from api.types.report import (
@@ -161,7 +166,7 @@ def report_edges(rows: list[ReportRow], kind: str) -> list[ReportEdge]:
     return [
         ReportEdge(
             node=Report.from_row(row),
-            cursor=encode_cursor(kind, row.created_at.isoformat(), row.id),
+            cursor=encode_time_cursor(kind, row.created_at, row.id),
         )
         for row in rows
     ]

@@ -23,7 +23,12 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
-from api.pagination import decode_time_cursor, encode_cursor, keyset_page_info, page_size
+from api.pagination import (
+    decode_time_cursor,
+    encode_time_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
 from api.types.skill import Skill, SkillConnection, SkillEdge, can_see_skill
@@ -115,7 +120,7 @@ class SkillQuery:
         edges = [
             SkillEdge(
                 node=Skill.from_row(row),
-                cursor=encode_cursor(CURSOR_KIND, row.created_at.isoformat(), row.id),
+                cursor=encode_time_cursor(CURSOR_KIND, row.created_at, row.id),
             )
             for row in rows[:limit]
         ]

@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from api.pagination import encode_cursor
+from api.pagination import encode_time_cursor
 from api.types.post import PostKind
 
 LIVE_CURSOR = "l"
@@ -44,7 +44,7 @@ class LivePost:
         assert created_at is not None
         return cls(
             id=relay.GlobalID("Post", str(event["id"])),
-            cursor=encode_cursor(LIVE_CURSOR, created_at.isoformat(), int(event["id"])),
+            cursor=encode_time_cursor(LIVE_CURSOR, created_at, int(event["id"])),
             kind=PostKind(event["kind"]),
             title=str(event["title"]),
             excerpt=str(event["excerpt"]),

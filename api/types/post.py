@@ -21,11 +21,12 @@ from api.inputs import Location
 from api.pagination import (
     PageInfo,
     decode_time_cursor,
-    encode_cursor,
+    encode_time_cursor,
     keyset_page_info,
     page_size,
 )
 from api.types.neighbourhood import Neighbourhood
+from api.validation import node_keys
 from db.queries import posts as post_queries
 from db.rows import CommentRow, PostAuthorRow, PostRow
 
@@ -185,9 +186,7 @@ class Post(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Post | None]:
-        rows = await info.context.loaders.post_by_id.load_many(
-            [int(node_id) for node_id in node_ids]
-        )
+        rows = await info.context.loaders.post_by_id.load_many(node_keys(node_ids))
         viewer = info.context.viewer
         return [cls.from_row(row) if row and can_read_post(viewer, row) else None for row in rows]
 
@@ -222,7 +221,7 @@ class Comment(relay.Node):
         required: bool = False,
     ) -> list[Comment | None]:
         loaders = info.context.loaders
-        comments = await loaders.comment_by_id.load_many([int(node_id) for node_id in node_ids])
+        comments = await loaders.comment_by_id.load_many(node_keys(node_ids))
         posts = await loaders.post_by_id.load_many([c.post_id for c in comments if c])
         readable = {post.id for post in posts if post and can_read_post(info.context.viewer, post)}
         return [
@@ -255,10 +254,6 @@ class CommentConnection:
     page_info: PageInfo
 
 
-def feed_cursor(kind: str, moment: datetime, ident: int) -> str:
-    return encode_cursor(kind, moment.isoformat(), ident)
-
-
 async def posts_page(
     info: Info,
     neighbourhood_id: int,
@@ -281,7 +276,9 @@ async def posts_page(
             before=before,
         )
     edges = [
-        PostEdge(node=Post.from_row(row), cursor=feed_cursor(FEED_CURSOR, row.created_at, row.id))
+        PostEdge(
+            node=Post.from_row(row), cursor=encode_time_cursor(FEED_CURSOR, row.created_at, row.id)
+        )
         for row in rows[:limit]
     ]
     return PostConnection(
@@ -301,7 +298,8 @@ async def comments_page(
         rows = await post_queries.post_comments(conn, post.id, limit=limit + 1, after=cursor)
     edges = [
         CommentEdge(
-            node=Comment.from_row(row), cursor=feed_cursor(COMMENT_CURSOR, row.created_at, row.id)
+            node=Comment.from_row(row),
+            cursor=encode_time_cursor(COMMENT_CURSOR, row.created_at, row.id),
         )
         for row in rows[:limit]
     ]
