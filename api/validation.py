@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TypeVar
 
@@ -67,6 +68,12 @@ def aware(value: MaybeDatetime, argument: str) -> MaybeDatetime:
             argument=argument,
         )
     return value
+
+
+def node_keys(node_ids: Iterable[str]) -> list[int]:
+    """The database ids behind `node(id:)`'s node ids, for a type's `resolve_nodes`. One that is
+    not a number names no row (0), so `node` answers null, as for an id that does not exist."""
+    return [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
 
 
 def decode_node_id(

@@ -21,6 +21,7 @@ from api.inputs import Location
 from api.pagination import PageInfo
 from api.scalars import GeoJSON
 from api.types.neighbour import Neighbour
+from api.validation import node_keys
 from db.queries.carpool_matches import DepartureRow
 from db.queries.carpools import CarpoolRow, departure_at, local_date
 from geo.routes import lnglat_to_area_centre
@@ -147,9 +148,7 @@ class Carpool(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Carpool | None]:
-        rows = await info.context.loaders.carpool_by_id.load_many(
-            [int(node_id) for node_id in node_ids]
-        )
+        rows = await info.context.loaders.carpool_by_id.load_many(node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 

@@ -24,6 +24,7 @@ from api.inputs import Location
 from api.pagination import PageInfo
 from api.scalars import GeoJSON
 from api.types.neighbour import Neighbour
+from api.validation import node_keys
 from db.queries.gardens import GardenRow
 from geo.routes import lnglat_to_area_centre
 
@@ -125,9 +126,7 @@ class Garden(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Garden | None]:
-        rows = await info.context.loaders.garden_by_id.load_many(
-            [int(node_id) for node_id in node_ids]
-        )
+        rows = await info.context.loaders.garden_by_id.load_many(node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 

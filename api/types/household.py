@@ -12,6 +12,7 @@ from api.context import Context, Viewer
 from api.inputs import Location
 from api.types.neighbourhood import Neighbourhood
 from api.types.review import ReviewSummary, review_summary
+from api.validation import node_keys
 from db.rows import HouseholdRow
 
 
@@ -63,9 +64,7 @@ class Household(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Household | None]:
-        rows = await info.context.loaders.household_by_id.load_many(
-            [int(node_id) for node_id in node_ids]
-        )
+        rows = await info.context.loaders.household_by_id.load_many(node_keys(node_ids))
         viewer = info.context.viewer
         return [
             cls.from_row(row) if row and can_see_household(viewer, row) else None for row in rows

@@ -23,6 +23,7 @@ from api.context import Context
 from api.pagination import PageInfo
 from api.types.neighbour import Neighbour, household_neighbourhood
 from api.types.neighbourhood import Neighbourhood
+from api.validation import node_keys
 from db.queries.items import ItemRow, LenderRow, NearbyItem
 from db.rows import NeighbourhoodRow
 
@@ -257,9 +258,7 @@ class Item(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Item | None]:
-        rows = await info.context.loaders.item_by_id.load_many(
-            [int(node_id) for node_id in node_ids]
-        )
+        rows = await info.context.loaders.item_by_id.load_many(node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 

@@ -22,6 +22,7 @@ from api.pagination import PageInfo
 from api.types.item import Item, Lender
 from api.types.neighbour import Neighbour, neighbourhood_field
 from api.types.neighbourhood import Neighbourhood
+from api.validation import node_keys
 from db.queries.loans import BORROWER, LENDER, LoanRow, today_in_france
 
 if TYPE_CHECKING:
@@ -175,9 +176,7 @@ class Loan(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Loan | None]:
-        rows = await info.context.loaders.loan_by_id.load_many(
-            [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
-        )
+        rows = await info.context.loaders.loan_by_id.load_many(node_keys(node_ids))
         viewer = info.context.viewer
         return [cls.from_row(row) if row and can_see_loan(viewer, row) else None for row in rows]
 

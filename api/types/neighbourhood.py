@@ -13,6 +13,7 @@ from strawberry import relay
 from api.context import Context
 from api.pagination import PageInfo
 from api.scalars import GeoJSON, H3Cell
+from api.validation import node_keys
 from db.rows import NeighbourhoodRow
 
 if TYPE_CHECKING:
@@ -108,9 +109,7 @@ class Neighbourhood(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Neighbourhood | None]:
-        rows = await info.context.loaders.neighbourhood_by_id.load_many(
-            [int(node_id) for node_id in node_ids]
-        )
+        rows = await info.context.loaders.neighbourhood_by_id.load_many(node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 

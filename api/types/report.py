@@ -20,6 +20,7 @@ from api.errors import MutationError
 from api.pagination import PageInfo
 from api.types.neighbourhood import Neighbourhood
 from api.types.post import Comment, Post, can_read_post
+from api.validation import node_keys
 from db.queries import reports as report_queries
 from db.queries.reports import ReportRow
 
@@ -191,9 +192,7 @@ class Report(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Report | None]:
-        rows = await info.context.loaders.report_by_id.load_many(
-            [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
-        )
+        rows = await info.context.loaders.report_by_id.load_many(node_keys(node_ids))
         viewer = info.context.viewer
         return [cls.from_row(row) if row and can_see_report(viewer, row) else None for row in rows]
 

@@ -15,6 +15,7 @@ from api.context import Context, Viewer
 from api.pagination import PageInfo
 from api.types.household import Household
 from api.types.neighbourhood import Neighbourhood
+from api.validation import node_keys
 from db.queries.skills import SkillRow
 
 
@@ -65,9 +66,7 @@ class Skill(relay.Node):
         node_ids: Iterable[str],
         required: bool = False,
     ) -> list[Skill | None]:
-        rows = await info.context.loaders.skill_by_id.load_many(
-            [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
-        )
+        rows = await info.context.loaders.skill_by_id.load_many(node_keys(node_ids))
         viewer = info.context.viewer
         return [cls.from_row(row) if row and can_see_skill(viewer, row) else None for row in rows]
 

@@ -235,3 +235,14 @@ async def test_nearest_first_pages_never_repeat_or_skip(gql: GraphQLClient) -> N
     assert seen == ["N0", "N1", "N2", "N3", "N4"]
     assert distances == sorted(distances)
     assert distances[0] == 7500  # ~7.3 km to the nearest edge, rounded to 500 m above 2 km
+
+
+@pytest.mark.parametrize("type_name", ["Neighbourhood", "Household", "Garden", "Carpool", "Loan"])
+async def test_node_with_a_non_numeric_key_is_null_like_a_missing_one(
+    gql: GraphQLClient, type_name: str
+) -> None:
+    """Every type reads `node(id:)` keys the same way (api.validation.node_keys)."""
+    for key in ("abc", "987654321"):
+        node_id = base64.b64encode(f"{type_name}:{key}".encode()).decode()
+        answer = await gql.execute("query ($id: ID!) { node(id: $id) { id } }", {"id": node_id})
+        assert answer == {"data": {"node": None}}, (type_name, key, answer)
