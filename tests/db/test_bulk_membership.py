@@ -78,3 +78,28 @@ async def test_movers_into_an_open_network_are_approved(clean_db: AsyncEngine) -
         await reassign_all_in(conn)
         moved_to, status, _ = await status_of(conn, household.id)
     assert (moved_to, status) == (network, "APPROVED")
+
+
+WORK_TABLES = text(
+    "SELECT count(*) FROM pg_class WHERE relname LIKE 'assignment\\_parts\\_%' "
+    "OR relname LIKE 'assignment\\_homes\\_%'"
+)
+
+
+async def test_the_work_tables_of_a_reassignment_never_outlive_it(clean_db: AsyncEngine) -> None:
+    """The match runs on unlogged tables (parallel workers cannot read temporary ones): they
+    are dropped inside the transaction, committed or not."""
+    async with clean_db.begin() as conn:
+        household = await register_household(conn, name="Les Ormes", home=CHAVENAY, resolution=7)
+        network = await insert_polygon(conn, "Chavenay", "OPEN")
+        counts = await reassign_all_in(conn)
+        inside = int((await conn.execute(WORK_TABLES)).scalar_one())
+    async with clean_db.connect() as conn:
+        after_commit = int((await conn.execute(WORK_TABLES)).scalar_one())
+        moved_to, _, _ = await status_of(conn, household.id)
+        await conn.rollback()
+        await reassign_all_in(conn)  # autobegun
+        await conn.rollback()
+        after_rollback = int((await conn.execute(WORK_TABLES)).scalar_one())
+    assert (counts["moved"], moved_to) == (1, network)
+    assert (inside, after_commit, after_rollback) == (0, 0, 0)
