@@ -18,7 +18,7 @@ from typing import Any
 
 import shapely
 from rich.progress import Progress
-from sqlalchemy import TableClause, TextClause, column, insert, null, select, table, text
+from sqlalchemy import TableClause, TextClause, column, func, insert, null, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import create_engine
@@ -102,12 +102,14 @@ class WorkTables:
             """  # noqa: S608 (names from an integer)
         )
 
-    def uncovered(self) -> TextClause:
+    def uncovered(self, *, everyone_covered: bool) -> TextClause:
+        """Homes without a polygon (their H3 cell decides); none when `everyone_covered`."""
+        condition = "false" if everyone_covered else "true"
         return text(
             f"""
             CREATE TEMP TABLE uncovered ON COMMIT DROP AS
             SELECT h.id, h.h3_cell, h.current_id FROM {self.homes} h
-             WHERE NOT EXISTS (SELECT 1 FROM assignment a WHERE a.id = h.id)
+             WHERE {condition} AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.id = h.id)
             """  # noqa: S608 (names from an integer)
         )
 
@@ -218,7 +220,11 @@ async def assign_homes(
     covered = (await conn.execute(work.covered())).rowcount
     await conn.execute(text("ANALYZE assignment"))
     step("homes matched to polygons")
-    await conn.execute(work.uncovered())
+    # Where polygons cover every home (a national import), the anti-join (~1 s) finds nobody.
+    copied = int(
+        (await conn.execute(select(func.count()).select_from(work.homes_table()))).scalar_one()
+    )
+    await conn.execute(work.uncovered(everyone_covered=covered == copied))
     await conn.execute(work.drop())
     cells = int((await conn.execute(UNCOVERED_CELLS)).scalar_one())
     missing = sorted(str(cell) for cell in (await conn.execute(MISSING_CELLS)).scalars())
@@ -226,7 +232,12 @@ async def assign_homes(
     await conn.execute(CELL_FALLBACK)
     await conn.execute(text("ANALYZE assignment"))
     step("cells ensured")
-    return {"in_polygons": int(covered), "cells": cells, "new_cells": len(missing)}
+    return {
+        "homes": copied,
+        "in_polygons": int(covered),
+        "cells": cells,
+        "new_cells": len(missing),
+    }
 
 
 async def create_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]) -> None:
@@ -266,7 +277,7 @@ async def reassign_all_in(
     moved = (await conn.execute(APPLY)).rowcount
     await conn.execute(TRIGGER_SETS_MEMBERSHIP)  # later writes in the caller's transaction
     step("households updated")
-    total = (await conn.execute(text("SELECT count(*) FROM households"))).scalar_one()
+    total = counts["homes"]
     return {
         "households": int(total),
         "in_polygons": counts["in_polygons"],
