@@ -140,8 +140,8 @@ def client_keys(context: object) -> list[str]:
 class RateLimitGuard(SchemaExtension):
     """Charges each operation to its client's buckets; refuses with RATE_LIMITED when empty.
 
-    The operation buckets are charged first thing, so even a document that fails to parse
-    costs a token; the proximity buckets after validation and the cost limit, by the number of
+    The operation buckets are charged as parsing starts, so even a document that fails to
+    parse costs a token; the proximity buckets after validation and the cost limit, by the number of
     proximity searches the operation may run. A refusal is delivered from `on_validate`, as a
     pre-execution error: raising from a hook would escape Strawberry's WebSocket path.
     """
@@ -151,7 +151,9 @@ class RateLimitGuard(SchemaExtension):
         self.proximity_cost = proximity_cost
         self.refusal: GraphQLError | None = None
 
-    def on_operation(self) -> Iterator[None]:
+    def on_parse(self) -> Iterator[None]:
+        # Charged as parsing starts, not in `on_operation`: an operation hook stays open for
+        # the whole life of a subscription (hours, one suspended generator per subscriber).
         if self.limits.operations is not None:
             keys = client_keys(self.execution_context.context)
             retry_after_s = self.limits.operations.acquire(keys, 1)
