@@ -27,6 +27,7 @@ import contextlib
 import contextvars
 import inspect
 import json
+import logging
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -41,12 +42,14 @@ from graphql import (
     execute_subscription_event,
     visit,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from api.context import Context
 from api.pubsub import Delivery
@@ -57,6 +60,10 @@ CURRENT_OPERATION: contextvars.ContextVar[Operation[Context, None] | None] = con
 """The graphql-transport-ws operation whose task is running (set at the top of that task)."""
 
 
+log = logging.getLogger("voisinage.live")
+
+TRY_AGAIN_LATER = 1013
+BUSY_REASON = "Service busy or restarting: retry shortly."
 ENVELOPE_PROBE_END = "null}"
 ENVELOPE_END = "}"
 
@@ -66,6 +73,16 @@ class LiveTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     Everything else (init timeout, per-connection limit, ping/pong, complete) is Strawberry's.
     """
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Strawberry's, except that a database out of reach while authenticating (pool
+        exhausted, server restarting) closes with 1013 "Try Again Later", which clients retry,
+        instead of escaping as an error in the ASGI application."""
+        try:
+            await super().handle_connection_init(message)
+        except (SQLAlchemyError, OSError):
+            log.warning("could not authenticate a WebSocket: database unavailable")
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason=BUSY_REASON)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # The task runs in its own copy of the context: this is seen only by this operation.
