@@ -29,6 +29,7 @@ from typing import Any
 
 import psycopg
 
+from api.inbox import Inbox
 from db.queries.events import CHANNEL
 
 log = logging.getLogger("voisinage.pubsub")
@@ -53,25 +54,22 @@ RESYNC = Delivery({"type": "__resync__"})
 """Read again from your cursor: the listener reconnected, or your queue overflowed."""
 
 
-class Subscriber:
-    """One live subscription's inbox: a bounded FIFO of deliveries and one waiting consumer.
-
-    Not an `asyncio.Queue`: that is four deques (~3 KiB) per subscription, held for as long as
-    the subscription is idle; a list and a future created only while waiting cost ~0.2 KiB.
+class Subscriber(Inbox[Delivery]):
+    """One live subscription's inbox (`api.inbox.Inbox`), bounded: past `capacity` undelivered
+    events the subscriber is flagged `overflowed` and gets RESYNC instead of more events.
     `async with` registers it with its broadcaster (before any catch-up is read) and removes it.
     """
 
-    __slots__ = ("accepts", "broadcaster", "capacity", "items", "overflowed", "waiter")
+    __slots__ = ("accepts", "broadcaster", "capacity", "overflowed")
 
     def __init__(
         self, accepts: Callable[[Event], bool], broadcaster: Broadcaster, capacity: int = 256
     ) -> None:
+        super().__init__()
         self.accepts = accepts
         self.broadcaster = broadcaster
         self.capacity = capacity
-        self.items: list[Delivery] = []
         self.overflowed = False
-        self.waiter: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> Subscriber:
         self.broadcaster.subscribers.add(self)
@@ -88,19 +86,7 @@ class Subscriber:
             # Make room for RESYNC so the consumer notices and closes, rather than waiting.
             self.items.pop(0)
             delivery = RESYNC
-        self.items.append(delivery)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    async def get(self) -> Delivery:
-        """The oldest delivery, waiting for one if there is none."""
-        while not self.items:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.items.pop(0)
+        self.put_nowait(delivery)
 
 
 class Broadcaster:

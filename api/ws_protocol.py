@@ -8,7 +8,7 @@ tracemalloc, holds two things it does not need to:
   which it never reads again once the handshake is complete: ~5 KiB per connection, dropped;
 - an `asyncio.Queue` for incoming messages and an `asyncio.Event` for write flow control: five
   deques (~3 KiB) for a queue that is empty and an event that is set nearly all the time,
-  replaced by `Inbox` and `Gate`, which allocate only while somebody waits.
+  replaced by `api.inbox.Inbox` and `Gate`, which allocate only while somebody waits.
 Measured on the subscriptions benchmark: 56.4 KiB per idle subscription before, see
 bench/README.md for after.
 """
@@ -21,36 +21,7 @@ from typing import Any
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-
-class Inbox:
-    """The part of `asyncio.Queue` the protocol uses: unbounded FIFO, one consumer (the ASGI
-    app's `receive`). Items live in a list; a future exists only while the consumer waits."""
-
-    __slots__ = ("items", "waiter")
-
-    def __init__(self) -> None:
-        self.items: list[ASGIReceiveEvent] = []
-        self.waiter: asyncio.Future[None] | None = None
-
-    def put_nowait(self, item: ASGIReceiveEvent) -> None:
-        self.items.append(item)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    def empty(self) -> bool:
-        return not self.items
-
-    def qsize(self) -> int:
-        return len(self.items)
-
-    async def get(self) -> ASGIReceiveEvent:
-        while not self.items:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.items.pop(0)
+from api.inbox import Inbox
 
 
 class Gate:
@@ -88,7 +59,7 @@ class Gate:
 class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]
+        self.queue: Inbox[ASGIReceiveEvent] = Inbox()  # type: ignore[assignment]
         gate = Gate()
         gate.set()
         self.writable = gate  # type: ignore[assignment]

@@ -10,17 +10,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
 from api.settings import PROJECT_ROOT
+from api.ws_protocol import LeanWebSocketsProtocol
 
 STARTUP_TIMEOUT_S = 60.0
 GRAPHQL_TRANSPORT_WS = Subprotocol("graphql-transport-ws")
@@ -104,3 +106,26 @@ async def receive_json(ws: ClientConnection, timeout: float = 5) -> dict[str, An
         message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         if message["type"] not in {"ping", "pong"}:
             return message
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_serving(app: Any, **config: Any) -> AsyncIterator[uvicorn.Server]:
+    """`app` under a real uvicorn server in this process, on a free port (`server.config.port`),
+    with the server's own WebSocket protocol; stopped on exit."""
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "ws": LeanWebSocketsProtocol,
+        "log_config": None,
+        "access_log": False,
+    }
+    server = uvicorn.Server(uvicorn.Config(app, **(settings | config)))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not task.done(), "uvicorn did not start"
+            await asyncio.sleep(0.02)
+        yield server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)

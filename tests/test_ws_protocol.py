@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
-import uvicorn
 from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import connect
 
-from api.ws_protocol import Gate, Inbox, LeanWebSocketsProtocol
+from api.inbox import Inbox
+from api.ws_protocol import Gate, LeanWebSocketsProtocol
+from tests.servers import uvicorn_serving
 
 
 async def echo(scope: Scope, receive: Receive, send: Send) -> None:
@@ -24,47 +24,26 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.send", "text": message["text"].upper()})
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_a_conversation_over_the_lean_protocol_keeps_no_handshake() -> None:
-    port = free_port()
-    config = uvicorn.Config(
-        echo,
-        host="127.0.0.1",
-        port=port,
-        ws=LeanWebSocketsProtocol,
-        log_config=None,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        async with connect(f"ws://127.0.0.1:{port}/") as ws:
-            replies = []
-            for text in ("bonjour", "les", "voisins"):
-                await ws.send(text)
-                replies.append(await ws.recv())
-            (connection,) = server.server_state.connections
-            assert isinstance(connection, LeanWebSocketsProtocol)
-            protocol = connection
-            held = sorted({"request", "response"} & set(vars(protocol)))
-            kinds = (type(protocol.queue).__name__, type(protocol.writable).__name__)
-    finally:
-        server.should_exit = True
-        await serving
+    async with (
+        uvicorn_serving(echo, lifespan="off") as server,
+        connect(f"ws://127.0.0.1:{server.config.port}/") as ws,
+    ):
+        replies = []
+        for text in ("bonjour", "les", "voisins"):
+            await ws.send(text)
+            replies.append(await ws.recv())
+        (protocol,) = server.server_state.connections
+        assert isinstance(protocol, LeanWebSocketsProtocol)
+        held = sorted({"request", "response"} & set(vars(protocol)))
+        kinds = (type(protocol.queue).__name__, type(protocol.writable).__name__)
     assert replies == ["BONJOUR", "LES", "VOISINS"]
     assert held == []
     assert kinds == ("Inbox", "Gate")
 
 
 async def test_the_inbox_hands_items_over_in_order_to_a_waiting_consumer() -> None:
-    inbox = Inbox()
+    inbox: Inbox[dict[str, str]] = Inbox()
     consumer = asyncio.create_task(inbox.get())
     await asyncio.sleep(0)
     assert inbox.waiter is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message
@@ -26,6 +24,7 @@ from api.app import create_app
 from api.settings import Settings
 from api.transport import negotiate
 from tests.api.conftest import GraphQLClient, promote_to_admin
+from tests.servers import uvicorn_serving
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 INTROSPECT = "{ __schema { queryType { name } } }"
@@ -253,35 +252,13 @@ async def test_cors_preflight_from_another_origin_is_refused(http: httpx.AsyncCl
 # -- over a real socket --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @asynccontextmanager
 async def served(settings: Settings) -> AsyncIterator[str]:
     """The app under uvicorn on a free port (as `serve` runs it, with `ws_max_size`)."""
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=free_port(),
-        ws_max_size=settings.max_ws_message_bytes,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.02)
-        yield f"127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+    async with uvicorn_serving(
+        create_app(settings), ws_max_size=settings.max_ws_message_bytes, lifespan="on"
+    ) as server:
+        yield f"127.0.0.1:{server.config.port}"
 
 
 @pytest.fixture

@@ -7,15 +7,13 @@ import json
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
 from api.fanout import BUSY_REASON
 from api.settings import Settings
-from api.ws_protocol import LeanWebSocketsProtocol
-from tests.servers import GRAPHQL_TRANSPORT_WS, free_port
+from tests.servers import GRAPHQL_TRANSPORT_WS, free_port, uvicorn_serving
 
 
 async def test_authenticating_without_a_database_is_a_json_503() -> None:
@@ -44,14 +42,8 @@ async def test_a_websocket_that_cannot_authenticate_is_told_to_try_again_later()
     app = create_app(
         Settings(database_url=f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, ws=LeanWebSocketsProtocol, log_config=None)
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+    async with uvicorn_serving(app) as server:
+        port = server.config.port
         async with connect(
             f"ws://127.0.0.1:{port}/graphql", subprotocols=[GRAPHQL_TRANSPORT_WS]
         ) as ws:
@@ -62,9 +54,6 @@ async def test_a_websocket_that_cannot_authenticate_is_told_to_try_again_later()
                 await asyncio.wait_for(ws.recv(), 15)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await client.get("/healthz")
-    finally:
-        server.should_exit = True
-        await serving
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1013, BUSY_REASON)
     assert health.status_code == 200
