@@ -44,7 +44,9 @@ class WorkTables:
     cores (parts scanned in parallel, each worker probing the homes' index). Created inside
     the caller's transaction and dropped before `assign_homes` returns, they are never
     visible to another session, vanish with a rollback, and cost no WAL; the transaction id
-    in their names keeps two loads (which hold no common lock) apart.
+    in their names keeps two loads (which hold no common lock) apart. Creating them needs the
+    CREATE privilege on the schema, which the role that runs migrations has: the bulk commands
+    and the France loader are operator tools, and no API request reaches this code.
     """
 
     def __init__(self, transaction_id: int) -> None:
