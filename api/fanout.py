@@ -82,7 +82,8 @@ class LiveTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_connection_init(message)
         except (SQLAlchemyError, OSError):
             log.warning("could not authenticate a WebSocket: database unavailable")
-            await self.websocket.close(code=TRY_AGAIN_LATER, reason=BUSY_REASON)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client has gone
+                await self.websocket.close(code=TRY_AGAIN_LATER, reason=BUSY_REASON)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # The task runs in its own copy of the context: this is seen only by this operation.

@@ -325,22 +325,37 @@ class EmbeddedPostgres:
                 return
 
 
-@functools.cache
 def shared_buffers_mb() -> int:
-    """A quarter of the machine's memory, between PostgreSQL's default 128 MB and 1 GB.
+    """A quarter of the memory this process may use, between PostgreSQL's default 128 MB and 1 GB.
 
     The default holds 128 MB of pages: a million households with their indexes (~400 MB)
     do not fit, and reassigning them all evicts dirty pages while it writes. With 1 GB the
     reassignment of the 34,871-commune benchmark went from 19.1 s to 17.9 s. Shared memory
-    is touched only as it is used, so a small test database costs no more.
+    is touched only as it is used, so a small test database costs no more. In a container the
+    cgroup's memory limit counts, not the host's memory.
     """
     try:
-        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         return 128
-    return max(128, min(1024, total_mb // 4))
+    limit = cgroup_memory_limit()
+    if limit is not None:
+        total = min(total, limit)
+    return max(128, min(1024, total // 2**20 // 4))
 
 
+def cgroup_memory_limit() -> int | None:
+    """The cgroup v2 (or v1) memory limit in bytes, None where there is none or no cgroup."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = Path(path).read_text().strip()
+        except OSError:
+            continue
+        return int(value) if value.isdigit() else None
+    return None
+
+
+@functools.cache
 def find_pg_bindir() -> Path:
     """The server binaries: pg_config's when it is 15+, else Debian's PostgreSQL 15 location.
 

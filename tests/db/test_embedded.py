@@ -236,3 +236,16 @@ def test_falls_back_to_var_tmp_when_the_service_user_cannot_reach_the_project(
         assert any("/var/tmp/voisinage-" in record.getMessage() for record in caplog.records)
     finally:
         _cleanup(pg, project)
+
+
+@pytest.mark.parametrize(
+    ("limit_bytes", "expected_mb"),
+    [(2 * 2**30, 512), (256 * 2**20, 128), (64 * 2**30, 1024)],
+)
+def test_shared_buffers_are_a_quarter_of_the_memory_allowed_within_bounds(
+    monkeypatch: pytest.MonkeyPatch, limit_bytes: int, expected_mb: int
+) -> None:
+    """A container's limit counts, not the host's memory; never below PostgreSQL's 128 MB
+    default nor above 1 GB. (This machine has more than 4 GiB, so the limit decides.)"""
+    monkeypatch.setattr(db.embedded, "cgroup_memory_limit", lambda: limit_bytes)
+    assert db.embedded.shared_buffers_mb() == expected_mb
