@@ -141,8 +141,8 @@ class RateLimitGuard(SchemaExtension):
     """Charges each operation to its client's buckets; refuses with RATE_LIMITED when empty.
 
     The operation buckets are charged as parsing starts, so even a document that fails to
-    parse costs a token; the proximity buckets after validation and the cost limit, by the number of
-    proximity searches the operation may run. A refusal is delivered from `on_validate`, as a
+    parse costs a token; the proximity buckets after validation and the cost limit, by the
+    number of proximity searches the operation may run. A refusal is delivered from `on_validate`, as a
     pre-execution error: raising from a hook would escape Strawberry's WebSocket path.
     """
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import shapely
 from rich.progress import Progress
-from sqlalchemy import TableClause, TextClause, column, func, insert, null, select, table, text
+from sqlalchemy import TableClause, TextClause, column, insert, null, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import create_engine
@@ -208,14 +208,14 @@ async def assign_homes(
     await conn.execute(text(f"ANALYZE {work.parts}"))
     await conn.execute(work.create_homes())
     current = homes.c.neighbourhood_id if "neighbourhood_id" in homes.c else null()
-    await conn.execute(
-        insert(work.homes_table()).from_select(
-            ["id", "home_location", "h3_cell", "current_id"],
-            select(homes.c.id, homes.c.home_location, homes.c.h3_cell, current).order_by(
-                homes.c.home_location
-            ),
-        )
+    copy = insert(work.homes_table()).from_select(
+        ["id", "home_location", "h3_cell", "current_id"],
+        select(homes.c.id, homes.c.home_location, homes.c.h3_cell, current).order_by(
+            homes.c.home_location
+        ),
     )
+    # SQLAlchemy reports an INSERT's row count only when asked to keep it.
+    copied = (await conn.execute(copy.execution_options(preserve_rowcount=True))).rowcount
     await conn.execute(work.index_homes())
     await conn.execute(text(f"ANALYZE {work.homes}"))
     step("polygons subdivided")
@@ -223,9 +223,6 @@ async def assign_homes(
     await conn.execute(text("ANALYZE assignment"))
     step("homes matched to polygons")
     # Where polygons cover every home (a national import), the anti-join (~1 s) finds nobody.
-    copied = int(
-        (await conn.execute(select(func.count()).select_from(work.homes_table()))).scalar_one()
-    )
     await conn.execute(work.uncovered(everyone_covered=covered == copied))
     await conn.execute(work.drop())
     cells = int((await conn.execute(UNCOVERED_CELLS)).scalar_one())
@@ -281,9 +278,9 @@ async def reassign_all_in(
     step("households updated")
     total = counts["homes"]
     return {
-        "households": int(total),
+        "households": total,
         "in_polygons": counts["in_polygons"],
-        "in_cells": int(total) - counts["in_polygons"],
+        "in_cells": total - counts["in_polygons"],
         "cells": counts["cells"],
         "moved": int(moved),
     }
