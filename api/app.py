@@ -44,6 +44,7 @@ from api.transport import GraphQLOverHTTP
 from db.engine import create_engine
 from db.migrate import head_revision
 from db.passwords import PasswordHashing
+from db.reads import ReadPool
 
 log = logging.getLogger("voisinage.app")
 
@@ -63,6 +64,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         engine: AsyncEngine,
         metrics: Metrics,
         broadcaster: Broadcaster | None = None,
+        reads: ReadPool | None = None,
     ) -> None:
         super().__init__(
             build_schema(settings, metrics),
@@ -78,6 +80,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.passwords = PasswordHashing(settings.password_hashing)
         self.broadcaster = broadcaster
+        self.reads = reads
         self.connections_by_viewer: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,6 +149,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,
             websocket=request if isinstance(request, WebSocket) else None,
             read_engine=self.reader,
+            read_pool=self.reads,
             passwords=self.passwords,
         )
 
@@ -166,7 +170,8 @@ def create_app(settings: Settings) -> Starlette:
     broadcaster = Broadcaster(
         libpq_url(settings.database_url), queue_size=settings.subscription_queue_size
     )
-    graphql = VoisinageGraphQL(settings, engine, metrics, broadcaster)
+    reads = ReadPool(libpq_url(settings.database_url), size=settings.db_read_pool_size)
+    graphql = VoisinageGraphQL(settings, engine, metrics, broadcaster, reads)
     expected_revision = head_revision()
 
     async def healthz(_: Request) -> Response:
@@ -208,10 +213,12 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await broadcaster.start()
+        await reads.open()
         try:
             yield
         finally:
             await broadcaster.stop()
+            await reads.close()
             await engine.dispose()
 
     app = Starlette(
@@ -237,6 +244,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.reads = reads
     app.state.broadcaster = broadcaster
     app.state.settings = settings
     return app

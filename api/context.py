@@ -29,6 +29,7 @@ from db.queries.loans import LoanRow
 from db.queries.reports import ReportRow
 from db.queries.reviews import ReviewRow, ReviewSummaryRow
 from db.queries.skills import SkillRow
+from db.reads import ReadPool
 from db.rows import CommentRow, HouseholdRow, NeighbourhoodRow, PostAuthorRow, PostRow
 
 K = TypeVar("K")
@@ -170,6 +171,14 @@ class Context:
     """The app's Argon2 hasher (parameters from Settings.password_hashing)."""
     read_engine: AsyncEngine | None = None
     """The app's autocommit view of the pool (see `reader`), built once and passed in."""
+    read_pool: ReadPool | None = None
+    """The app's psycopg pool for the proximity searches (`db.reads`)."""
+
+    @property
+    def reads(self) -> ReadPool:
+        if self.read_pool is None:
+            raise RuntimeError("this context has no read pool: build it with create_app")
+        return self.read_pool
 
     @functools.cached_property
     def reader(self) -> AsyncEngine:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Annotated, Generic, NamedTuple, Protocol, TypeVar
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.errors import ErrorCode, UserError
 from api.inputs import LocationInput
 from api.pagination import PageInfo, decode_id_cursor, encode_cursor, page_info, page_size
 from api.settings import Settings
 from db.queries.proximity import R
+from db.reads import ReadConnection, ReadPool
 from geo.coords import LngLat
 from geo.distance import round_distance_m
 
@@ -73,7 +73,7 @@ class DistanceQuery(Protocol):
     """A `db.queries` function: metres from `origin` to row `row_id` (None: no such row)."""
 
     def __call__(
-        self, conn: AsyncConnection, origin: LngLat, row_id: int, /
+        self, conn: ReadConnection, origin: LngLat, row_id: int, /
     ) -> Awaitable[float | None]: ...
 
 
@@ -82,7 +82,7 @@ class NearestQuery(Protocol[R]):
 
     def __call__(
         self,
-        conn: AsyncConnection,
+        conn: ReadConnection,
         origin: LngLat,
         /,
         *,
@@ -200,7 +200,7 @@ class NearestSearch:
 
     async def run(
         self,
-        reader: AsyncEngine,
+        reads: ReadPool,
         after: str | None,
         *,
         distance_m: DistanceQuery,
@@ -210,7 +210,7 @@ class NearestSearch:
         (a row deleted since is an INVALID_CURSOR), then `rows` fetches one row more than a
         page, which only tells that a next page exists."""
         after_id = decode_id_cursor(after, self.cursor_kind)
-        async with reader.connect() as conn:
+        async with reads.connection() as conn:
             anchor = None
             if after_id is not None:
                 found_m = await distance_m(conn, self.origin, after_id)

@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.errors import ErrorCode, MaskUnexpectedErrors, UserError
+from api.execution import PlannedExecutor
 from api.guards import ReportingParserCache, operation_guards
 from api.observability import Metrics, OperationMetrics
 from api.resolvers.accounts import AccountMutation, AccountQuery
@@ -136,6 +137,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
         ],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=PlannedExecutor,
     )
 
 

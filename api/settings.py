@@ -75,6 +75,14 @@ class Settings:
             "doc": "database connections per process (≤ 10 on 2 cores)",
         },
     )
+    db_read_pool_size: int = field(
+        default=4,
+        metadata={
+            "min": 1,
+            "env": "DB_READ_POOL_SIZE",
+            "doc": "read-only connections per process for the nearest-first searches",
+        },
+    )
     log_json: bool = field(
         default=False, metadata={"env": "LOG_JSON", "doc": "one JSON object per log line"}
     )

@@ -19,7 +19,7 @@ import contextlib
 import cProfile
 import pstats
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from sqlalchemy.pool import Pool
 
 from api.app import create_app
 from api.settings import PROJECT_ROOT, Settings
+from db.reads import OBSERVERS
 
 Statement = tuple[str, dict[str, Any]]
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -78,6 +79,11 @@ class StatementLog:
         if self.recording:
             self.checkouts += 1
 
+    def on_read(self, statement: str, parameters: Mapping[str, Any]) -> None:
+        """A statement of the searches' own pool (`db.reads`): autocommit, no BEGIN."""
+        if self.recording:
+            self.statements.append((statement, dict(parameters)))
+
 
 @contextlib.asynccontextmanager
 async def in_process(
@@ -87,6 +93,8 @@ async def in_process(
     if log is not None:
         event.listen(Engine, "before_cursor_execute", log.on_execute)
         event.listen(Pool, "checkout", log.on_checkout)
+        OBSERVERS.statements.append(log.on_read)
+        OBSERVERS.checkouts.append(log.on_checkout)
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
@@ -97,6 +105,8 @@ async def in_process(
         if log is not None:
             event.remove(Engine, "before_cursor_execute", log.on_execute)
             event.remove(Pool, "checkout", log.on_checkout)
+            OBSERVERS.statements.remove(log.on_read)
+            OBSERVERS.checkouts.remove(log.on_checkout)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

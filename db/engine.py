@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import select
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from db.reads import server_hung_up
 
 
 def async_url(url: str) -> str:
@@ -48,11 +49,6 @@ def refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> 
     connection = dbapi_connection.driver_connection
     if connection.closed or connection.broken:
         raise InvalidatePoolError("connection closed")
-    try:
-        poller = select.poll()
-        poller.register(connection.pgconn.socket, select.POLLIN)
-        events = poller.poll(0)
-    except (OSError, ValueError):  # no socket any more
-        raise InvalidatePoolError("connection socket unusable") from None
-    if events:
-        raise InvalidatePoolError("server closed the connection (restart?)")
+    reason = server_hung_up(connection.pgconn)
+    if reason is not None:
+        raise InvalidatePoolError(reason)

@@ -128,7 +128,7 @@ class GardenQuery:
             settings=info.context.settings,
         )
         page = await search.run(
-            info.context.reader,
+            info.context.reads,
             after,
             distance_m=garden_queries.garden_distance_m,
             rows=garden_queries.nearest_gardens,

@@ -114,7 +114,7 @@ class ItemQuery:
             query=clean_query(query),
         )
         page = await search.run(
-            info.context.reader, after, distance_m=item_queries.item_distance_m, rows=nearest
+            info.context.reads, after, distance_m=item_queries.item_distance_m, rows=nearest
         )
         # Each item comes with its lender and neighbourhood: `lender { name neighbourhood }`
         # resolves without a query or an await (see api.types.item).

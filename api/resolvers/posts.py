@@ -137,7 +137,7 @@ class PostQuery:
         )
         nearest = partial(post_queries.nearest_posts, kinds=[kind.name for kind in kinds or ()])
         page = await search.run(
-            info.context.reader, after, distance_m=post_queries.post_distance_m, rows=nearest
+            info.context.reads, after, distance_m=post_queries.post_distance_m, rows=nearest
         )
         return page.connection(NearbyPostConnection, NearbyPostEdge, NearbyPost.from_row)
 

@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import Garden, GardenWaitlistEntry
 from db.queries.neighbourhoods import point_param
 from db.queries.proximity import (
+    distance_statement,
     distance_to_m,
     fetch_nearest,
     nearest_parameters,
     nearest_query,
     nearest_statement,
 )
+from db.reads import ReadConnection, ReadStatement
 from geo.coords import LngLat
 
 
@@ -67,7 +69,7 @@ GARDEN_COLUMNS = (
 
 
 def to_row(row: Row[Any]) -> GardenRow:
-    m = row._mapping
+    m = row._asdict()
     return GardenRow(
         id=m["id"],
         household_id=m["household_id"],
@@ -139,7 +141,7 @@ def nearest_gardens_query(
 
 
 async def nearest_gardens(
-    conn: AsyncConnection,
+    conn: ReadConnection,
     origin: LngLat,
     *,
     limit: int,
@@ -151,7 +153,7 @@ async def nearest_gardens(
     Keyset-paged on (distance_m, id) like `nearest_lenders`: the id breaks ties (a household's
     private gardens all sit at its public point), so pages never repeat or skip.
     """
-    statement = nearest_gardens_statement(resumed=after is not None)
+    statement = nearest_gardens_read(resumed=after is not None)
     parameters = nearest_parameters(origin, limit=limit, after=after, max_distance_m=max_distance_m)
     return await fetch_nearest(conn, statement, to_row, limit, parameters)
 
@@ -162,9 +164,18 @@ def nearest_gardens_statement(*, resumed: bool) -> Select[Any]:
     return nearest_statement(GARDEN_COLUMNS, Garden.public_location, Garden.id, resumed=resumed)
 
 
-async def garden_distance_m(conn: AsyncConnection, origin: LngLat, garden_id: int) -> float | None:
+@functools.cache
+def nearest_gardens_read(*, resumed: bool) -> ReadStatement:
+    """`nearest_gardens_statement` compiled for `db.reads`, once per shape."""
+    return ReadStatement.of(nearest_gardens_statement(resumed=resumed))
+
+
+GARDEN_DISTANCE = functools.cache(lambda: distance_statement(Garden.public_location, Garden.id))
+
+
+async def garden_distance_m(conn: ReadConnection, origin: LngLat, garden_id: int) -> float | None:
     """Distance from `origin` to one garden (None: deleted), to resume a search after it."""
-    return await distance_to_m(conn, Garden.public_location, Garden.id, garden_id, origin)
+    return await distance_to_m(conn, GARDEN_DISTANCE(), garden_id, origin)
 
 
 async def join_waitlist(conn: AsyncConnection, garden_id: int, household_id: int) -> int:

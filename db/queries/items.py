@@ -31,11 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import SEARCH_CONFIG, Household, Item, Neighbourhood
 from db.queries.neighbourhoods import NEIGHBOURHOOD_COLUMNS
 from db.queries.proximity import (
+    distance_statement,
     distance_to_m,
     fetch_nearest,
     nearest_parameters,
     nearest_statement,
 )
+from db.reads import ReadConnection, ReadStatement
 from db.rows import NeighbourhoodRow
 from geo.coords import LngLat
 
@@ -287,8 +289,19 @@ def to_nearby(row: Any) -> NearbyItem:
 NEIGHBOURHOOD_FIELDS = tuple(column.key for column in NEIGHBOURHOOD_COLUMNS)
 
 
+@functools.cache
+def nearest_lenders_read(*, category: bool, query: bool, resumed: bool) -> ReadStatement:
+    """`nearest_lenders_statement` compiled for `db.reads`, once per shape."""
+    return ReadStatement.of(
+        nearest_lenders_statement(category=category, query=query, resumed=resumed)
+    )
+
+
+ITEM_DISTANCE = functools.cache(lambda: distance_statement(Item.public_location, Item.id))
+
+
 async def nearest_lenders(
-    conn: AsyncConnection,
+    conn: ReadConnection,
     origin: LngLat,
     *,
     category: str | None,
@@ -307,7 +320,7 @@ async def nearest_lenders(
     `public_location::geography` serves the `ST_DWithin` bound and the KNN order, stopping after
     `limit` matches. `query` is French full-text (`websearch_to_tsquery`: quotes, `or`, `-mot`).
     """
-    statement = nearest_lenders_statement(
+    statement = nearest_lenders_read(
         category=category is not None, query=query is not None, resumed=after is not None
     )
     parameters = lenders_parameters(
@@ -321,11 +334,11 @@ async def nearest_lenders(
     return await fetch_nearest(conn, statement, to_nearby, limit, parameters)
 
 
-async def item_distance_m(conn: AsyncConnection, origin: LngLat, item_id: int) -> float | None:
+async def item_distance_m(conn: ReadConnection, origin: LngLat, item_id: int) -> float | None:
     """Distance from `origin` to one item (None: deleted), to resume a search after it.
 
     Cursors carry only the item id: an exact distance inside a cursor (which anyone can decode)
     would let a client trilaterate the lender's public point, which the API only ever shows
     rounded.
     """
-    return await distance_to_m(conn, Item.public_location, Item.id, item_id, origin)
+    return await distance_to_m(conn, ITEM_DISTANCE(), item_id, origin)

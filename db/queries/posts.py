@@ -22,6 +22,7 @@ from sqlalchemy import (
     Row,
     Select,
     Text,
+    any_,
     delete,
     func,
     insert,
@@ -32,17 +33,20 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Comment, Household, Neighbourhood, Post
 from db.queries.neighbourhoods import point_param
 from db.queries.proximity import (
+    distance_statement,
     distance_to_m,
     fetch_nearest,
     nearest_parameters,
     nearest_query,
     nearest_statement,
 )
+from db.reads import ReadConnection, ReadStatement
 from db.rows import CommentRow, PostAuthorRow, PostRow
 from geo.coords import LngLat
 
@@ -81,7 +85,7 @@ COMMENT_COLUMNS = (
 
 
 def to_post_row(row: Row[Any]) -> PostRow:
-    mapping = dict(row._mapping)
+    mapping = row._asdict()
     lng, lat = mapping.pop("place_lng"), mapping.pop("place_lat")
     mapping.pop("distance_m", None)
     place = LngLat(lng=lng, lat=lat) if lng is not None else None
@@ -101,8 +105,10 @@ def in_feeds() -> list[ColumnElement[bool]]:
 
 
 def of_kinds(kinds: Sequence[str] | None) -> list[ColumnElement[bool]]:
-    """No filter for None or an empty list: both mean "every kind"."""
-    return [Post.kind.in_(list(kinds))] if kinds else []
+    """No filter for None or an empty list: both mean "every kind". `= ANY(ARRAY[...])`, which is
+    what PostgreSQL makes of an `IN` list, without SQLAlchemy's expanding parameter (so the
+    statement can also run through `db.reads`)."""
+    return [Post.kind == any_(array(list(kinds)))] if kinds else []
 
 
 async def create_post(
@@ -307,7 +313,7 @@ def nearest_posts_query(
 
 
 async def nearest_posts(
-    conn: AsyncConnection,
+    conn: ReadConnection,
     origin: LngLat,
     *,
     kinds: Sequence[str] | None,
@@ -317,7 +323,7 @@ async def nearest_posts(
 ) -> list[tuple[PostRow, float]]:
     """Up to `limit` feed posts within `max_distance_m` of `origin`, nearest first, across
     neighbourhoods; keyset-paged on (distance_m, id), `after` being the last pair shown."""
-    statement = nearest_posts_statement(
+    statement = nearest_posts_read(
         kinds=tuple(sorted(set(kinds))) if kinds else None, resumed=after is not None
     )
     parameters = nearest_parameters(origin, limit=limit, after=after, max_distance_m=max_distance_m)
@@ -337,9 +343,18 @@ def nearest_posts_statement(*, kinds: tuple[str, ...] | None, resumed: bool) -> 
     )
 
 
-async def post_distance_m(conn: AsyncConnection, origin: LngLat, post_id: int) -> float | None:
+@functools.cache
+def nearest_posts_read(*, kinds: tuple[str, ...] | None, resumed: bool) -> ReadStatement:
+    """`nearest_posts_statement` compiled for `db.reads`, once per shape."""
+    return ReadStatement.of(nearest_posts_statement(kinds=kinds, resumed=resumed))
+
+
+POST_DISTANCE = functools.cache(lambda: distance_statement(Post.location, Post.id))
+
+
+async def post_distance_m(conn: ReadConnection, origin: LngLat, post_id: int) -> float | None:
     """Distance from `origin` to one post (None: deleted), to resume a search after it."""
-    return await distance_to_m(conn, Post.location, Post.id, post_id, origin)
+    return await distance_to_m(conn, POST_DISTANCE(), post_id, origin)
 
 
 async def add_comment(

@@ -20,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
-    Row,
     Select,
     and_,
     bindparam,
@@ -28,9 +27,8 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.queries.neighbourhoods import point_param
+from db.reads import ReadConnection, ReadStatement, fetch_all
 from geo.coords import LngLat
 
 
@@ -70,14 +68,14 @@ def nearest_parameters(
     return parameters
 
 
-def sphere_distance(location: Any, origin: LngLat | None) -> ColumnElement[float]:
-    """`location::geography <-> origin::geography`: metres on the sphere, as the index orders.
+def sphere_distance(location: Any) -> ColumnElement[float]:
+    """`location::geography <-> origin::geography` for the bound origin: metres on the sphere,
+    as the index orders.
 
     The same expression orders, pages and is reported, so the keyset comparison and the index
     order never disagree (`ST_Distance` rounds differently on near-ties).
     """
-    point = origin_param() if origin is None else point_param(origin)
-    return func.Geography(location).op("<->", return_type=Float)(func.Geography(point))
+    return func.Geography(location).op("<->", return_type=Float)(func.Geography(origin_param()))
 
 
 def within_sphere(location: Any) -> ColumnElement[bool]:
@@ -109,7 +107,7 @@ def nearest_statement(
     predicate among `filters` when it is partial); `ident` is the id column that breaks ties.
     Build it once per shape and keep it (`functools.cache`): its SQL is then compiled once.
     """
-    distance = sphere_distance(location, None)
+    distance = sphere_distance(location)
     conditions = [*filters, within_sphere(location)]
     if resumed:
         conditions.append(after_pair(distance, ident))
@@ -142,16 +140,16 @@ def nearest_query(
 
 
 async def fetch_nearest(
-    conn: AsyncConnection,
-    statement: Select[Any],
-    to_row: Callable[[Row[Any]], R],
+    conn: ReadConnection,
+    statement: ReadStatement,
+    to_row: Callable[[Any], R],
     limit: int,
-    parameters: dict[str, Any] | None = None,
+    parameters: dict[str, Any],
 ) -> list[tuple[R, float]]:
-    """Run a `nearest_statement` (with `parameters`, from `nearest_parameters`) or a
-    `nearest_query`, and keep the first `limit` (row, distance_m) pairs."""
-    result = await conn.execute(statement, parameters)
-    return nearest_page([(to_row(row), float(row.distance_m)) for row in result], limit)
+    """Run a compiled `nearest_statement` with `parameters` (from `nearest_parameters`) and
+    keep the first `limit` (row, distance_m) pairs."""
+    rows = await fetch_all(conn, statement, parameters)
+    return nearest_page([(to_row(row), float(row.distance_m)) for row in rows], limit)
 
 
 def nearest_page(rows: Sequence[tuple[R, float]], limit: int) -> list[tuple[R, float]]:
@@ -159,11 +157,21 @@ def nearest_page(rows: Sequence[tuple[R, float]], limit: int) -> list[tuple[R, f
     return sorted(rows, key=lambda pair: (pair[1], pair[0].id))[:limit]
 
 
+ROW_ID = bindparam("row_id", type_=Integer)
+
+
+def distance_statement(location: Any, ident: Any) -> ReadStatement:
+    """Distance from the bound origin to the row `row_id`'s `location`, as the searches compute
+    it (build it once per table)."""
+    return ReadStatement.of(select(sphere_distance(location)).where(ident == ROW_ID))
+
+
 async def distance_to_m(
-    conn: AsyncConnection, location: Any, ident: Any, row_id: int, origin: LngLat
+    conn: ReadConnection, statement: ReadStatement, row_id: int, origin: LngLat
 ) -> float | None:
-    """Distance from `origin` to one row's `location` (None: no such row), as the searches
-    compute it: to resume a search after that row, whose cursor holds its id only."""
-    result = await conn.execute(select(sphere_distance(location, origin)).where(ident == row_id))
-    value = result.scalar_one_or_none()
-    return float(value) if value is not None else None
+    """Distance from `origin` to one row (None: no such row), with a `distance_statement`: to
+    resume a search after that row, whose cursor holds its id only."""
+    rows = await fetch_all(
+        conn, statement, {"origin_lng": origin.lng, "origin_lat": origin.lat, "row_id": row_id}
+    )
+    return float(rows[0][0]) if rows else None

@@ -60,6 +60,7 @@ async def http(settings: Settings, clean_db: AsyncEngine) -> AsyncIterator[httpx
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+    await app.state.reads.close()
     await app.state.engine.dispose()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from api.app import create_app
 from api.settings import Settings
+from db.reads import OBSERVERS
 from tests.api.conftest import GraphQLClient
 from tests.api.test_neighbourhoods import REGISTER
 
@@ -41,10 +42,16 @@ async def counting_client(settings: Settings) -> AsyncIterator[tuple[GraphQLClie
     def record(*args: Any) -> None:
         statements.append(args[2])
 
+    def record_read(sql: str, _parameters: object) -> None:
+        statements.append(sql)
+
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+    OBSERVERS.statements.append(record_read)  # the searches' statements (db.reads)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield GraphQLClient(http), statements
     finally:
+        OBSERVERS.statements.remove(record_read)
+        await app.state.reads.close()
         await app.state.engine.dispose()

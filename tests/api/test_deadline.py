@@ -75,6 +75,7 @@ async def test_an_operation_past_its_deadline_stops_and_answers_timeout(
         assert app.state.engine.pool.checkedout() == 0  # and its connection came back
         assert after.json() == {"data": {"__typename": "Query"}}
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()
 
 
@@ -96,6 +97,7 @@ async def test_a_timeout_answers_200_with_null_data_even_as_graphql_response_jso
         assert response.json()["data"] is None
         assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()
 
 
@@ -141,4 +143,5 @@ async def test_a_client_that_disconnects_cancels_its_operation(
         assert [message["type"] for message in sent] == []  # nobody left to answer
         assert await sleeping_queries(clean_db) == 0
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()

@@ -64,6 +64,7 @@ async def get_from_app(settings: Settings, path: str) -> httpx.Response:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return await client.get(path)
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()
 
 

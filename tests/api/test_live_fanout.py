@@ -48,6 +48,7 @@ async def live_app(settings: Settings) -> AsyncIterator[Starlette]:
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app.state.broadcaster.listening.wait(), 10)
         yield app
+    await app.state.reads.close()
     await app.state.engine.dispose()
 
 
@@ -147,6 +148,7 @@ async def test_identical_subscriptions_get_byte_identical_frames_rendered_once(
         )
         await deliver(stock_app, stock_tally, event, expected=1)
         await close([stock_client])
+    await stock_app.state.reads.close()
     await stock_app.state.engine.dispose()
     assert nexts(stock_client) == frames[0]
 

@@ -452,6 +452,7 @@ async def roomy(settings: Settings, clean_db: AsyncEngine) -> AsyncIterator[Grap
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield GraphQLClient(http)
+    await app.state.reads.close()
     await app.state.engine.dispose()
 
 

@@ -102,6 +102,7 @@ async def app_with(settings: Settings, **limits: Any) -> AsyncIterator[Client]:
     finally:
         for opened in clients:
             await opened.aclose()
+        await app.state.reads.close()
         await app.state.engine.dispose()
 
 

@@ -145,6 +145,7 @@ async def test_a_one_megabyte_query_string_is_refused_at_once(settings: Settings
         await app(scope, receive, send)
         elapsed_s = time.perf_counter() - started
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()
 
     assert sent[0]["status"] == 414
@@ -163,6 +164,7 @@ async def client_for(settings: Settings) -> AsyncIterator[GraphQLClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield GraphQLClient(http)
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()
 
 

@@ -29,6 +29,7 @@ async def test_authenticating_without_a_database_is_a_json_503() -> None:
                 headers={"authorization": "Bearer some-token"},
             )
     finally:
+        await app.state.reads.close()
         await app.state.engine.dispose()
     assert response.status_code == 503
     body = response.json()
