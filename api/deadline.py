@@ -8,7 +8,6 @@ connection back rolled back, so a slow query stops holding a connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
@@ -71,6 +70,10 @@ class DisconnectMiddleware:
                 break
         disconnected = asyncio.Event()
         replayed = False
+        finished = False
+        stopped_by_us = False
+        task = asyncio.current_task()
+        assert task is not None
 
         async def replay() -> Message:
             nonlocal replayed
@@ -81,19 +84,26 @@ class DisconnectMiddleware:
             return {"type": "http.disconnect"}
 
         async def listen() -> None:
+            nonlocal stopped_by_us
             while (await receive())["type"] != "http.disconnect":
                 pass
             disconnected.set()
+            if not finished:  # the client left while the response was being computed
+                stopped_by_us = True
+                task.cancel()
 
-        handler = asyncio.ensure_future(self.app(scope, replay, send))
+        # The handler runs in this task (one task per request less than running it beside the
+        # listener); the listener cancels it if the client leaves.
         listener = asyncio.ensure_future(listen())
         try:
-            await asyncio.wait({handler, listener}, return_when=asyncio.FIRST_COMPLETED)
+            await self.app(scope, replay, send)
+            if stopped_by_us:  # the app swallowed our cancellation: take it back
+                task.uncancel()
+        except asyncio.CancelledError:
+            # Ours: swallow it (nobody is listening). Someone else's too (a shutdown): re-raise.
+            if stopped_by_us and task.uncancel() == 0:
+                return
+            raise
         finally:
+            finished = True
             listener.cancel()
-            if not handler.done():  # the client left (or this request was cancelled)
-                handler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
-            with contextlib.suppress(asyncio.CancelledError):
-                await handler

@@ -1,44 +1,52 @@
 """Field execution without per-field ceremony for the fields that need none.
 
 graphql-core executes every field the same way: build a `GraphQLResolveInfo`, coerce
-arguments, call the resolver (Strawberry's wrapper around `getattr` for a plain attribute),
-then find out from the return type, on every value, whether it is non-null, a list, a leaf or
-an object. A page of 10 search results is about 90 fields, and that ceremony was the largest
-share of a search's CPU after the database.
+arguments, call the resolver through Strawberry's wrappers (for a plain attribute, a wrapper
+around `getattr`; for a method, Info construction, argument conversion and a chain of field
+extension closures), then find out from the return type, on every value, whether it is
+non-null, a list, a leaf or an object. A page of 10 search results is about 90 fields, and that
+ceremony was the largest share of a search's CPU after the database.
 
-`PlannedExecutor` looks at each selection set once, per process, and sorts its fields: a
-*plain* field (a Strawberry field with no resolver, no field extension, no argument and no
-directive, whose type is a scalar, an enum or an object type, possibly in a list) is read with
-`getattr` and completed by a step chosen when the plan was made; every other field goes through
-graphql-core's own `execute_field`, unchanged. The completion of plain fields mirrors
-graphql-core's `complete_value` (null checks, leaf coercion, `is_type_of`, error location and
-null propagation) and hands sub-selections back to graphql-core, so nested fields with
-resolvers, DataLoaders and abstract types behave exactly as before: tests compare both
-executors' answers, errors included, on the same documents.
+`PlannedExecutor` looks at each selection set once per process and sorts its fields:
+- *plain* fields (a Strawberry field with no resolver, no field extension, no argument and no
+  directive, whose type is a scalar, an enum or an object type, possibly in a list) are read
+  with `getattr` and completed by a step chosen when the plan was made;
+- *resolved* fields (a synchronous resolver without arguments or field extensions, in a schema
+  without exception handlers) are called directly with what Strawberry would pass them (the
+  source, `Info`), and completed the same way when their type allows, else by graphql-core;
+- every other field goes through graphql-core's own `execute_field`, unchanged.
+The completion mirrors graphql-core's `complete_value` (null checks, leaf coercion,
+`is_type_of`, error location, null propagation, settling what a nulled list still awaits) and
+hands sub-selections back to graphql-core, so nested async resolvers, DataLoaders and abstract
+types behave exactly as before: tests/api/test_execution.py runs documents through both
+executors and compares answers and errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.execution.executor import invalid_return_type_error
+from graphql.execution.executor import invalid_return_type_error, to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
 MAX_PLANS = 4_096
@@ -60,16 +68,39 @@ class Completion:
 
 
 @dataclass(frozen=True, slots=True)
+class Call:
+    """How to call a synchronous Strawberry resolver without arguments: what Strawberry's
+    `get_arguments` would pass it (the source as `self` or as a `root`/`parent` keyword, the
+    `Info` as `info`)."""
+
+    function: Callable[..., Any]
+    source_first: bool
+    source_keywords: tuple[str, ...]
+    info_keyword: str | None
+    field: StrawberryField
+    info_class: type[Info[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedField:
     response_name: str
     field_name: str
+    field_def: GraphQLField | None
     attribute: str | None
-    """The Python attribute a plain field reads; None: graphql-core's `execute_field`."""
+    """The Python attribute a plain field reads."""
+    call: Call | None
+    """The resolver a resolved field calls (no argument, synchronous, no field extension)."""
     completion: Completion | None
+    """How its value is completed; None: graphql-core's `complete_value` (resolved fields)."""
+
+    @property
+    def generic(self) -> bool:
+        """Left to graphql-core's `execute_field`."""
+        return self.attribute is None and self.call is None
 
 
 Plan = tuple[PlannedField, ...]
-PlanKey = tuple[str, tuple[tuple[str, str, bool], ...]]
+PlanKey = tuple[GraphQLObjectType, tuple[tuple[str, str, bool], ...]]
 
 _plans: dict[PlanKey, Plan] = {}
 
@@ -99,12 +130,48 @@ def completion_of(return_type: GraphQLOutputType) -> Completion | None:
     return None
 
 
+def call_of(definition: StrawberryField, schema: GraphQLSchema) -> Call | None:
+    """The direct call of a field's resolver, when Strawberry would do nothing more than call
+    it: synchronous, no field extension (permissions are extensions), no exception handler in
+    the schema; None otherwise."""
+    resolver = definition.base_resolver
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if (
+        resolver is None
+        or definition.is_async
+        or definition.extensions
+        or definition.arguments
+        or strawberry_schema is None
+        or strawberry_schema.schema_converter.exception_handlers
+    ):
+        return None
+    function = resolver.wrapped_func
+    if not callable(function):  # Strawberry raises its UncallableResolverError: let it
+        return None
+    info = resolver.info_parameter
+    return Call(
+        function=function,
+        source_first=resolver.self_parameter is not None,
+        source_keywords=tuple(
+            parameter.name
+            for parameter in (resolver.parent_parameter, resolver.root_parameter)
+            if parameter is not None
+        ),
+        info_keyword=info.name if info is not None else None,
+        field=definition,
+        info_class=strawberry_schema.config.info_class,
+    )
+
+
 def plan_field(
-    parent_type: GraphQLObjectType, response_name: str, field_details_list: FieldDetailsList
+    schema: GraphQLSchema,
+    parent_type: GraphQLObjectType,
+    response_name: str,
+    field_details_list: FieldDetailsList,
 ) -> PlannedField:
     node = field_details_list[0].node
     field_name = node.name.value
-    generic = PlannedField(response_name, field_name, None, None)
+    generic = PlannedField(response_name, field_name, None, None, None, None)
     field_def = parent_type.fields.get(field_name)
     if field_def is None or field_def.args or field_def.subscribe is not None:
         return generic
@@ -112,23 +179,29 @@ def plan_field(
         return generic
     definition = (field_def.extensions or {}).get(STRAWBERRY_DEFINITION)
     resolver = field_def.resolve
-    if (
-        not isinstance(definition, StrawberryField)
-        or not definition.is_basic_field
-        or resolver is None
-        or not getattr(resolver, "_is_default", False)
-        or definition.default_resolver is not getattr
-    ):
+    if not isinstance(definition, StrawberryField) or resolver is None:
         return generic
     completion = completion_of(field_def.type)
-    if completion is None:
+    if definition.is_basic_field:
+        if (
+            not getattr(resolver, "_is_default", False)
+            or definition.default_resolver is not getattr
+        ):
+            return generic
+        if completion is None:
+            return generic
+        return PlannedField(
+            response_name, field_name, field_def, definition.python_name, None, completion
+        )
+    call = call_of(definition, schema)
+    if call is None:
         return generic
-    return PlannedField(response_name, field_name, definition.python_name, completion)
+    return PlannedField(response_name, field_name, field_def, None, call, completion)
 
 
 def plan_key(parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> PlanKey:
     return (
-        parent_type.name,
+        parent_type,
         tuple(
             (
                 response_name,
@@ -140,14 +213,17 @@ def plan_key(parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet)
     )
 
 
-def plan_for(parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Plan:
+def plan_for(
+    schema: GraphQLSchema, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+) -> Plan:
     """The plan of a selection set on a type: the same for every document selecting the same
-    fields under the same names, so it is kept per process (the schema never changes)."""
+    fields under the same names, so it is kept per process, keyed by the type object itself
+    (a schema's types never change; another schema's have other objects)."""
     key = plan_key(parent_type, grouped_field_set)
     plan = _plans.get(key)
     if plan is None:
         plan = tuple(
-            plan_field(parent_type, response_name, details)
+            plan_field(schema, parent_type, response_name, details)
             for response_name, details in grouped_field_set.items()
         )
         if len(_plans) >= MAX_PLANS:
@@ -190,7 +266,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         if cached is None or cached[0] is not grouped_field_set:
             # Per execution, memoised on the identity of the field set (which graphql-core
             # memoises per type and selection), so a list of 10 items plans its selection once.
-            cached = (grouped_field_set, plan_for(parent_type, grouped_field_set))
+            cached = (grouped_field_set, plan_for(self.schema, parent_type, grouped_field_set))
             self._planned[id(grouped_field_set)] = cached
         plan = cached[1]
         results: dict[str, Any] = {}
@@ -201,16 +277,20 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 response_name = field.response_name
                 field_path = Path(path, response_name, parent_type.name)
                 details = grouped_field_set[response_name]
-                if field.attribute is None or field.completion is None:
+                if field.attribute is not None:
+                    result = self.execute_plain_field(
+                        parent_type, source_value, field, details, field_path
+                    )
+                elif field.call is not None:
+                    result = self.execute_resolved_field(
+                        parent_type, source_value, field, field.call, details, field_path
+                    )
+                else:
                     result = self.execute_field(
                         parent_type, source_value, details, field_path, position_context
                     )
                     if result is Undefined:
                         continue
-                else:
-                    result = self.execute_plain_field(
-                        parent_type, source_value, field, details, field_path
-                    )
                 results[response_name] = result
                 if is_awaitable(result):
                     awaitable_fields.append(response_name)
@@ -249,10 +329,56 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             value = getattr(source, field.attribute)
             if completion.in_list and value is not None and not self.plain_list(value):
                 # Async iterables, awaitable items, other iterables: graphql-core's own way.
-                return self.execute_field(parent_type, source, details, path, None)
-            completed = self.complete_planned(parent_type, field, completion, details, path, value)
+                field_def = field.field_def
+                assert field_def is not None
+                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                completed = self.complete_value(field_def.type, details, info, path, value, None)
+            else:
+                completed = self.complete_planned(
+                    parent_type, field, completion, details, path, value
+                )
         except Exception as raw_error:
             self.handle_field_error(raw_error, self.return_type(parent_type, field), details, path)
+            return None
+        if self.is_awaitable(completed):
+            return self.await_field(completed, parent_type, field, details, path)
+        return completed
+
+    def execute_resolved_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field: PlannedField,
+        call: Call,
+        details: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        """`execute_field` for a synchronous resolver without arguments, called directly (what
+        Strawberry's wrappers would pass it), its value completed by plan when the type allows,
+        else by graphql-core (awaitables included)."""
+        field_def = field.field_def
+        assert field_def is not None
+        info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+        return_type = field_def.type
+        try:
+            keywords = {name: source for name in call.source_keywords}
+            if call.info_keyword is not None:
+                keywords[call.info_keyword] = call.info_class(_raw_info=info, _field=call.field)
+            if call.source_first:
+                result = call.function(source, **keywords)
+            else:
+                result = call.function(**keywords)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, details, info, path, result, None)
+            completion = field.completion
+            if completion is not None and (not completion.in_list or self.plain_list(result)):
+                completed = self.complete_planned(
+                    parent_type, field, completion, details, path, result
+                )
+            else:
+                completed = self.complete_value(return_type, details, info, path, result, None)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, path)
             return None
         if self.is_awaitable(completed):
             return self.await_field(completed, parent_type, field, details, path)
@@ -316,26 +442,33 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         item_type = self.return_type(parent_type, field)
         item_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         item_type = item_type.of_type
-        for index, item in enumerate(items):
-            item_path = path.add_key(index, None)
-            try:
-                if isinstance(item, Exception):
-                    raise item
-                if item is None or item is Undefined:
-                    if completion.item_non_null:
-                        raise null_error(parent_type, field.field_name)
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    if isinstance(item, Exception):
+                        raise item
+                    if item is None or item is Undefined:
+                        if completion.item_non_null:
+                            raise null_error(parent_type, field.field_name)
+                        completed.append(None)
+                        continue
+                    value = self.complete_named(completion, details, item_path, item)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, details, item_path)
                     completed.append(None)
                     continue
-                value = self.complete_named(completion, details, item_path, item)
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, item_type, details, item_path)
-                completed.append(None)
-                continue
-            if is_awaitable(value):
-                completed.append(self.await_item(value, item_type, details, item_path))
-                awaitable_indices.append(index)
-            else:
-                completed.append(value)
+                if is_awaitable(value):
+                    completed.append(self.await_item(value, item_type, details, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    completed.append(value)
+        except Exception:
+            # An item's error nulls the whole list: what earlier items still await must settle
+            # (as graphql-core's `complete_iterable_value` does), not be dropped unawaited.
+            if awaitable_indices:
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            raise
         if not awaitable_indices:
             return completed
         return self.gather_items(completed, awaitable_indices)

@@ -167,24 +167,32 @@ class RequestLogMiddleware:
             method = scope.get("method", "WS")
             self.metrics.http_requests.labels(method, route, str(status)).inc()
             self.metrics.http_duration.labels(route).observe(duration)
-            fields = {
-                "request_id": request_id,
-                "method": method,
-                "path": scope["path"],
-                "operation": ",".join(state.operations) or None,
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-            }
-            log.info(
-                "%s %s %s op=%s %s %.1fms",
-                request_id,
-                method,
-                scope["path"],
-                fields["operation"],
-                status,
-                duration * 1000,
-                extra={"fields": fields},
-            )
+            if log.isEnabledFor(logging.INFO):
+                log_request(request_id, method, scope["path"], state, status, duration)
+
+
+def log_request(
+    request_id: str, method: str, path: str, state: RequestState, status: int, duration: float
+) -> None:
+    """The access log line (only built when INFO is enabled: production runs at WARNING)."""
+    fields = {
+        "request_id": request_id,
+        "method": method,
+        "path": path,
+        "operation": ",".join(state.operations) or None,
+        "status": status,
+        "duration_ms": round(duration * 1000, 2),
+    }
+    log.info(
+        "%s %s %s op=%s %s %.1fms",
+        request_id,
+        method,
+        path,
+        fields["operation"],
+        status,
+        duration * 1000,
+        extra={"fields": fields},
+    )
 
 
 class OperationMetrics(SchemaExtension):

@@ -17,6 +17,7 @@ import json
 import logging
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -307,7 +308,17 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
-        response = super().create_response(response_data, sub_response)
+        """Strawberry's response, encoded by orjson (a tenth of `json.dumps`' CPU on a page of
+        search results; UTF-8 as is rather than `\\u` escapes). WebSocket messages keep the
+        view's `encode_json`, whose text `api.fanout` splices live payloads into."""
+        response = Response(
+            orjson.dumps(response_data),
+            status_code=sub_response.status_code or 200,
+            media_type=JSON,
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
         media_type = sub_response.headers.get("content-type")
         if media_type:  # replaces the view's own application/json rather than adding a second
             response.headers["content-type"] = media_type

@@ -26,6 +26,7 @@ from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.types import ARRAY, Enum, TypeEngine
 
 DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
@@ -122,9 +123,12 @@ def reads_as_is(column_type: TypeEngine[Any], type_code: int) -> bool:
         return True
     if isinstance(column_type, ARRAY) and not column_type.as_tuple:
         item_type = column_type.item_type
-        return not isinstance(item_type, Enum) and (
-            item_type.dialect_impl(DIALECT).result_processor(DIALECT, None) is None
-        )
+        if isinstance(item_type, Enum):
+            return False
+        try:  # numeric items need the element's type code, which an array column does not give
+            return item_type.dialect_impl(DIALECT).result_processor(DIALECT, None) is None
+        except (TypeError, InvalidRequestError):
+            return False
     return False
 
 
@@ -162,6 +166,7 @@ async def refuse_hung_up(conn: ReadConnection) -> None:
         raise psycopg.OperationalError("connection closed")
     reason = server_hung_up(conn.pgconn)
     if reason is not None:
+        await conn.close()  # else the pool, finding it idle and not broken, would keep it
         raise psycopg.OperationalError(reason)
 
 
