@@ -280,7 +280,8 @@ async def test_array_columns_give_sqlalchemy_rows_or_are_refused(
             rows = await fetch_all(conn, statement, {})
         except UnsupportedStatement:
             assert not statement.results_checked
-            assert isinstance(array_type.item_type, Numeric | Float)  # numbers: refused, not guessed
+            # numbers: refused, not guessed
+            assert isinstance(array_type.item_type, Numeric | Float)
             return
     assert [tuple(row) for row in rows] == expected
     assert [[type(value) for value in row[0]] for row in rows] == [
