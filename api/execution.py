@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -49,6 +50,17 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
+MISSING: Any = object()
+"""An attribute not read yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """What reading an attribute raised, carried to the full path that reports it."""
+
+    error: Exception
+
+
 MAX_PLANS = 4_096
 """Selection sets planned per process; a plan is a few hundred bytes. Past this (only a
 client sending ever new documents gets there) the cache starts again from empty."""
@@ -65,6 +77,9 @@ class Completion:
     """Set for scalars and enums, whose `coerce_output_value` gives the result."""
     object_type: GraphQLObjectType | None
     """Set for object types, whose sub-selection graphql-core collects and executes."""
+    coerce: Callable[[Any], Any] | None = None
+    """The leaf's `coerce_output_value`, or for a Strawberry enum the same answer from a dict
+    (Strawberry's compares the value with each member's in turn)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +107,8 @@ class PlannedField:
     """The resolver a resolved field calls (no argument, synchronous, no field extension)."""
     completion: Completion | None
     """How its value is completed; None: graphql-core's `complete_value` (resolved fields)."""
+    plain_leaf: Callable[[Any], Any] | None = None
+    """The coercer of a plain field holding one scalar or enum (its commonest kind)."""
 
     @property
     def generic(self) -> bool:
@@ -112,6 +129,32 @@ def strawberry_is_type_of(object_type: GraphQLObjectType) -> bool:
     return check is None or check.__qualname__.endswith("_get_is_type_of.<locals>.is_type_of")
 
 
+def coercer_of(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
+    """`leaf.coerce_output_value`, made a dict lookup for Strawberry's enums (whose own method
+    compares the value with every member's until one matches: 31 item categories)."""
+    wrapped_cls = getattr(leaf, "wrapped_cls", None)
+    values = getattr(leaf, "values", None)
+    coerce = leaf.coerce_output_value
+    if wrapped_cls is None or not isinstance(leaf, GraphQLEnumType) or values is None:
+        return coerce
+    names: dict[Any, str] = {}
+    try:
+        for name, value in values.items():
+            names.setdefault(value.value, name)  # the first match, as Strawberry's loop
+    except TypeError:  # unhashable member values: Strawberry's own way
+        return coerce
+
+    def coerce_enum(output_value: Any) -> Any:
+        if isinstance(output_value, wrapped_cls):
+            try:
+                return names[output_value.value]
+            except (KeyError, TypeError):
+                pass
+        return coerce(output_value)
+
+    return coerce_enum
+
+
 def completion_of(return_type: GraphQLOutputType) -> Completion | None:
     """The completion of a plain field of this type; None for what the fast path leaves to
     graphql-core (abstract types, lists of lists, objects with a custom `is_type_of`)."""
@@ -124,7 +167,7 @@ def completion_of(return_type: GraphQLOutputType) -> Completion | None:
         item_non_null = is_non_null_type(named)
         named = named.of_type if isinstance(named, GraphQLNonNull) else named
     if is_leaf_type(named):
-        return Completion(non_null, in_list, item_non_null, named, None)
+        return Completion(non_null, in_list, item_non_null, named, None, coercer_of(named))
     if is_object_type(named) and strawberry_is_type_of(named):
         return Completion(non_null, in_list, item_non_null, None, named)
     return None
@@ -191,7 +234,13 @@ def plan_field(
         if completion is None:
             return generic
         return PlannedField(
-            response_name, field_name, field_def, definition.python_name, None, completion
+            response_name,
+            field_name,
+            field_def,
+            definition.python_name,
+            None,
+            completion,
+            None if completion.in_list else completion.coerce,
         )
     call = call_of(definition, schema)
     if call is None:
@@ -275,11 +324,30 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             for field in plan:
                 response_name = field.response_name
+                attribute = field.attribute
+                leaf = field.plain_leaf
+                if leaf is not None and attribute is not None:
+                    # The commonest field of all, completed here when nothing is amiss; an
+                    # exception, a null or an unrepresentable value takes the full path below.
+                    try:
+                        value = getattr(source_value, attribute)
+                    except Exception as error:
+                        value = Raised(error)
+                    if value is not None and value is not Undefined and type(value) is not Raised:
+                        try:
+                            coerced = leaf(value)
+                        except Exception:
+                            coerced = None
+                        if coerced is not None and coerced is not Undefined:
+                            results[response_name] = coerced
+                            continue
+                else:
+                    value = MISSING
                 field_path = Path(path, response_name, parent_type.name)
                 details = grouped_field_set[response_name]
-                if field.attribute is not None:
+                if attribute is not None:
                     result = self.execute_plain_field(
-                        parent_type, source_value, field, details, field_path
+                        parent_type, source_value, field, details, field_path, value
                     )
                 elif field.call is not None:
                     result = self.execute_resolved_field(
@@ -321,12 +389,17 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         field: PlannedField,
         details: FieldDetailsList,
         path: Path,
+        value: Any = None,
     ) -> Any:
-        """`execute_field` for a plain field: its value is the attribute, completed by plan."""
+        """`execute_field` for a plain field: its value is the attribute (`value` when already
+        read, else MISSING), completed by plan."""
         completion = field.completion
         assert completion is not None and field.attribute is not None
         try:
-            value = getattr(source, field.attribute)
+            if value is MISSING:
+                value = getattr(source, field.attribute)
+            elif type(value) is Raised:
+                raise value.error
             if completion.in_list and value is not None and not self.plain_list(value):
                 # Async iterables, awaitable items, other iterables: graphql-core's own way.
                 field_def = field.field_def
@@ -493,13 +566,22 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """A non-null value of the named type: a leaf coerced, or an object's sub-selection
         collected and executed by graphql-core (which comes back here for its fields)."""
-        leaf = completion.leaf
-        if leaf is not None:
-            return self.complete_leaf_value(leaf, value)
+        coerce = completion.coerce
+        if coerce is not None:
+            coerced = coerce(value)
+            if coerced is None or coerced is Undefined:
+                assert completion.leaf is not None
+                return self.complete_leaf_value(completion.leaf, value)  # raises its TypeError
+            return coerced
         object_type = completion.object_type
         assert object_type is not None
         is_type_of = object_type.is_type_of
         # Strawberry's own check (the only kind planned) never reads `info`.
         if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
             raise invalid_return_type_error(object_type, value, details)
-        return self.collect_and_execute_subfields(object_type, details, path, value, None)
+        # graphql-core's `collect_and_execute_subfields`, without its two hops when nothing is
+        # deferred (the fields come back to `execute_fields`).
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, details)
+        if new_defer_usages:
+            return self.collect_and_execute_subfields(object_type, details, path, value, None)
+        return self.execute_fields(object_type, value, path, grouped_field_set, None)

@@ -6,10 +6,14 @@ order: depth, alias and cost limits, rate limits, introspection policy, deadline
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from typing import Any
 
+from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from api.cost import OperationLimits
 from api.deadline import OperationDeadline
@@ -51,3 +55,50 @@ class ReportingParserCache(ParserCache):
         except Exception:  # reported by Strawberry's own parse, right after
             execution_context.graphql_document = None
         yield
+
+
+class DocumentValidationCache(SchemaExtension):
+    """Validation results kept per parsed document, found by the document's identity.
+
+    Strawberry's `ValidationCache` is an `lru_cache` on (schema, document, rules): looking it up
+    hashes the document, and a graphql-core AST hashes every node of it on every call (a tenth
+    of a millisecond for a page query). The parser cache hands back the very same
+    `DocumentNode` for the same text, so its identity is key enough; the entry holds the
+    document, so an id is never reused while its entry lives.
+    """
+
+    def __init__(self, results: ValidationResults) -> None:
+        self.results = results
+
+    def on_validate(self) -> Iterator[None]:
+        execution_context = self.execution_context
+        document = execution_context.graphql_document
+        if document is not None:
+            execution_context.pre_execution_errors = self.results.validate(
+                execution_context.schema._schema, document, execution_context.validation_rules
+            )
+        yield
+
+
+class ValidationResults:
+    """At most `maxsize` documents' validation errors (least recently used dropped first)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.entries: OrderedDict[
+            tuple[int, int, tuple[int, ...]], tuple[DocumentNode, list[GraphQLError]]
+        ] = OrderedDict()
+
+    def validate(
+        self, schema: GraphQLSchema, document: DocumentNode, rules: Sequence[Any]
+    ) -> list[GraphQLError]:
+        key = (id(schema), id(document), tuple(map(id, rules)))
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] is document:
+            self.entries.move_to_end(key)
+            return entry[1]
+        errors = validate_document(schema, document, tuple(rules))
+        self.entries[key] = (document, errors)
+        if len(self.entries) > self.maxsize:
+            self.entries.popitem(last=False)
+        return errors

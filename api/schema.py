@@ -11,14 +11,18 @@ from strawberry import relay
 from strawberry.extensions import (
     MaxTokensLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.errors import ErrorCode, MaskUnexpectedErrors, UserError
 from api.execution import PlannedExecutor
-from api.guards import ReportingParserCache, operation_guards
+from api.guards import (
+    DocumentValidationCache,
+    ReportingParserCache,
+    ValidationResults,
+    operation_guards,
+)
 from api.observability import Metrics, OperationMetrics
 from api.resolvers.accounts import AccountMutation, AccountQuery
 from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
@@ -107,6 +111,10 @@ class VoisinageSchema(strawberry.Schema):
         return None
 
 
+VALIDATION_RESULTS = ValidationResults(maxsize=512)
+"""Shared by the schemas of a process, like Strawberry's parser cache (keyed by schema too)."""
+
+
 def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
     # Factories, not instances: an extension holds per-operation state. The parser and
     # validation caches are shared module-level LRU caches keyed by maxsize.
@@ -114,7 +122,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
         MaskUnexpectedErrors,
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(ReportingParserCache, maxsize=512),
-        partial(ValidationCache, maxsize=512),
+        partial(DocumentValidationCache, VALIDATION_RESULTS),
         *operation_guards(settings),  # depth, aliases, cost, rate, deadline: after the caches
     ]
     if metrics is not None:
