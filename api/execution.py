@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    FieldNode,
     GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
@@ -117,9 +118,9 @@ class PlannedField:
 
 
 Plan = tuple[PlannedField, ...]
-PlanKey = tuple[GraphQLObjectType, tuple[tuple[str, str, bool], ...]]
+PlanKey = tuple[GraphQLObjectType, tuple[int, ...]]
 
-_plans: dict[PlanKey, Plan] = {}
+_plans: dict[PlanKey, tuple[tuple[FieldNode, ...], Plan]] = {}
 
 
 def strawberry_is_type_of(object_type: GraphQLObjectType) -> bool:
@@ -248,36 +249,25 @@ def plan_field(
     return PlannedField(response_name, field_name, field_def, None, call, completion)
 
 
-def plan_key(parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> PlanKey:
-    return (
-        parent_type,
-        tuple(
-            (
-                response_name,
-                details[0].node.name.value,
-                any(d.node.arguments or d.node.directives for d in details),
-            )
-            for response_name, details in grouped_field_set.items()
-        ),
-    )
-
-
 def plan_for(
     schema: GraphQLSchema, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
 ) -> Plan:
-    """The plan of a selection set on a type: the same for every document selecting the same
-    fields under the same names, so it is kept per process, keyed by the type object itself
-    (a schema's types never change; another schema's have other objects)."""
-    key = plan_key(parent_type, grouped_field_set)
-    plan = _plans.get(key)
-    if plan is None:
-        plan = tuple(
-            plan_field(schema, parent_type, response_name, details)
-            for response_name, details in grouped_field_set.items()
-        )
-        if len(_plans) >= MAX_PLANS:
-            _plans.clear()
-        _plans[key] = plan
+    """The plan of a selection set on a type, kept per process: keyed by the type object (a
+    schema's types never change; another schema's are other objects) and the identity of the
+    field nodes (the parser cache hands back the same document for the same text, and the
+    entry holds the nodes, so their ids are not reused while it lives)."""
+    nodes = tuple([details.node for group in grouped_field_set.values() for details in group])
+    key = (parent_type, tuple(map(id, nodes)))
+    entry = _plans.get(key)
+    if entry is not None:
+        return entry[1]
+    plan = tuple(
+        plan_field(schema, parent_type, response_name, details)
+        for response_name, details in grouped_field_set.items()
+    )
+    if len(_plans) >= MAX_PLANS:
+        _plans.clear()
+    _plans[key] = (nodes, plan)
     return plan
 
 

@@ -21,6 +21,7 @@ from strawberry import relay
 
 from api.context import Context
 from api.pagination import PageInfo
+from api.types.members import members_by_value
 from api.types.neighbour import Neighbour, household_neighbourhood
 from api.types.neighbourhood import Neighbourhood
 from api.validation import node_keys
@@ -136,6 +137,11 @@ class ItemTerms(Enum):
     )
 
 
+CATEGORY_OF = members_by_value(ItemCategory)
+CONDITION_OF = members_by_value(ItemCondition)
+TERMS_OF = members_by_value(ItemTerms)
+
+
 @strawberry.type(
     description="Who lends an item, as anyone may see it: a household's name and neighbourhood. "
     "Never an address or a location; the address is shared only once a loan is accepted."
@@ -207,9 +213,9 @@ class Item(relay.Node):
             id=row.id,
             title=row.title,
             description=row.description,
-            category=ItemCategory(row.category),
-            condition=ItemCondition(row.condition),
-            terms=ItemTerms(row.terms),
+            category=CATEGORY_OF[row.category],
+            condition=CONDITION_OF[row.condition],
+            terms=TERMS_OF[row.terms],
             deposit_cents=row.deposit_cents,
             price_per_day_cents=row.price_per_day_cents,
             photo_urls=list(row.photo_urls),

@@ -13,6 +13,7 @@ from strawberry import relay
 from api.context import Context
 from api.pagination import PageInfo
 from api.scalars import GeoJSON, H3Cell
+from api.types.members import members_by_value
 from api.validation import node_keys
 from db.rows import NeighbourhoodRow
 
@@ -43,6 +44,10 @@ class MembershipPolicy(Enum):
     )
 
 
+KIND_OF = members_by_value(NeighbourhoodKind)
+POLICY_OF = members_by_value(MembershipPolicy)
+
+
 @strawberry.type(description="A neighbourhood network: the community a household belongs to.")
 class Neighbourhood(relay.Node):
     id: relay.NodeID[int]
@@ -62,12 +67,12 @@ class Neighbourhood(relay.Node):
         return cls(
             id=row.id,
             name=row.name,
-            kind=NeighbourhoodKind(row.kind),
+            kind=KIND_OF[row.kind],
             h3_cell=H3Cell(row.h3_cell) if row.h3_cell else None,
             commune_code=row.commune_code,
             area_square_meters=round(row.area_m2, 1),
             created_at=row.created_at,
-            membership_policy=MembershipPolicy(row.membership_policy),
+            membership_policy=POLICY_OF[row.membership_policy],
         )
 
     @strawberry.field(description="The boundary as a GeoJSON MultiPolygon (lng/lat, WGS 84).")
