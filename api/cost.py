@@ -10,6 +10,7 @@ trilateration. Partners can compute the same number by hand: docs/limits.md.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,8 @@ class _Walker:
         self.variables = variables
         self.proximity_cost = proximity_cost
         self.memo: dict[tuple[str, str], QueryCost] = {}
+        self.variables_read: set[str] = set()
+        """The variables the measure depends on (`first: $n`): what a cached measure is for."""
 
     def selection_set(self, node: SelectionSetNode | None, parent: GraphQLNamedType) -> QueryCost:
         total = ZERO
@@ -162,6 +165,7 @@ class _Walker:
             if isinstance(value, IntValueNode):
                 return int(value.value)
             if isinstance(value, VariableNode):
+                self.variables_read.add(value.name.value)
                 raw = self.variables.get(value.name.value)
                 # Anything but a 32-bit Int is refused by coercion, which then says why.
                 valid = isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) < 2**31
@@ -187,19 +191,89 @@ def operation_cost(
 
     An upper bound: fields under `@skip`/`@include` and every branch of a union count.
     """
+    return walk(schema, document, operation_name, variables, proximity_cost)[0]
+
+
+def walk(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    proximity_cost: int,
+) -> tuple[QueryCost, frozenset[str]]:
+    """`operation_cost`, and the names of the variables it read."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
-        return ZERO
+        return ZERO, frozenset()
     root = schema.get_root_type(operation.operation)
     if root is None:
-        return ZERO
+        return ZERO, frozenset()
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
     walker = _Walker(schema, fragments, variables or {}, proximity_cost)
-    return walker.selection_set(operation.selection_set, root)
+    return walker.selection_set(operation.selection_set, root), frozenset(walker.variables_read)
+
+
+class Measures:
+    """Measures kept per (schema, document identity, operation), by the values of the variables
+    they read: a document asked again (the parser cache hands back the same `DocumentNode`)
+    with the same page sizes is not walked again. The entry holds the document, so its id is
+    not reused while the entry lives; at most `maxsize` entries, least recently used dropped."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.entries: OrderedDict[
+            tuple[int, int, str | None, int],
+            tuple[DocumentNode, frozenset[str], dict[tuple[object, ...], QueryCost]],
+        ] = OrderedDict()
+
+    def measure(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        proximity_cost: int,
+    ) -> QueryCost:
+        key = (id(schema), id(document), operation_name, proximity_cost)
+        entry = self.entries.get(key)
+        given = variables or {}
+        if entry is not None and entry[0] is document:
+            self.entries.move_to_end(key)
+            values = cache_key(given, entry[1])
+            found = entry[2].get(values) if values is not None else None
+            if found is not None:
+                return found
+        cost, names = walk(schema, document, operation_name, variables, proximity_cost)
+        values = cache_key(given, names)
+        if values is not None:
+            if entry is None or entry[0] is not document:
+                entry = (document, names, {})
+                self.entries[key] = entry
+                if len(self.entries) > self.maxsize:
+                    self.entries.popitem(last=False)
+            if len(entry[2]) < MAX_VARIANTS:
+                entry[2][values] = cost
+        return cost
+
+
+MAX_VARIANTS = 64
+"""Page sizes remembered per document (`first` is at most 100: a few are usual)."""
+
+
+def cache_key(variables: Mapping[str, Any], names: frozenset[str]) -> tuple[object, ...] | None:
+    """The values of the variables a measure read, or None when one cannot key a cache (a
+    list or an object given where an Int belongs: coercion refuses it anyway)."""
+    values = tuple(variables.get(name) for name in sorted(names))
+    if all(value is None or isinstance(value, int | float | str) for value in values):
+        return tuple((type(value).__name__, value) for value in values)
+    return None
+
+
+MEASURES = Measures(maxsize=512)
 
 
 def ensure_validated(execution_context: ExecutionContext) -> bool:
@@ -222,12 +296,12 @@ def measure(execution_context: ExecutionContext, proximity_cost: int) -> QueryCo
     """The operation's measures; a document nested beyond Python's stack is priced out."""
     assert execution_context.graphql_document is not None
     try:
-        return operation_cost(
+        return MEASURES.measure(
             execution_context.schema._schema,
             execution_context.graphql_document,
-            operation_name=execution_context.operation_name,
-            variables=execution_context.variables,
-            proximity_cost=proximity_cost,
+            execution_context.operation_name,
+            execution_context.variables,
+            proximity_cost,
         )
     except RecursionError:
         return QueryCost(10**12, 0, 10**6, 0)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from graphql import parse
 
-from api.cost import QueryCost, operation_cost
+from api.cost import Measures, QueryCost, operation_cost, walk
 from api.schema import build_schema
 from api.settings import Settings
 
@@ -97,3 +98,25 @@ def test_aliases_count_again_with_each_spread_of_their_fragment() -> None:
     query = "{ ...F ...F x: __typename } fragment F on Query { a: __typename b: __typename }"
 
     assert measure(query).aliases == 5
+
+
+def test_measures_are_kept_per_document_and_page_size() -> None:
+    """A document asked again is not walked again, unless a page size it reads changed."""
+    measures = Measures(maxsize=2)
+    document = parse(
+        "query ($n: Int, $near: LocationInput!) { nearestLenders(near: $near, first: $n) "
+        "{ edges { node { id title } } } }"
+    )
+    near = {"lng": 1.99, "lat": 48.85}
+    with patch("api.cost.walk", side_effect=walk) as walked:
+        five = measures.measure(SCHEMA, document, None, {"n": 5, "near": near}, 50)
+        again = measures.measure(SCHEMA, document, None, {"n": 5, "near": {"lng": 2.0}}, 50)
+        ten = measures.measure(SCHEMA, document, None, {"n": 10, "near": near}, 50)
+        as_bool = measures.measure(SCHEMA, document, None, {"n": True, "near": near}, 50)
+    assert (five.cost, ten.cost) == (1 + 50 + 5 * 4, 1 + 50 + 10 * 4)
+    assert again == five  # `near` is not read by the measure: the same entry answers
+    assert as_bool.cost == 1 + 50 + 10 * 4  # not an Int: the default page, not a cached 1
+    assert walked.call_count == 3
+    for other in ("{ __typename }", "{ me { id } }"):  # beyond maxsize: the oldest goes
+        measures.measure(SCHEMA, parse(other), None, None, 50)
+    assert len(measures.entries) == 2
