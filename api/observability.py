@@ -87,6 +87,30 @@ class Metrics:
     http_duration: Histogram
     operations: Counter
     operation_duration: Histogram
+    children: dict[tuple[str, ...], tuple[Any, Any]] = field(default_factory=dict)
+    """Labelled children by their labels: `labels()` takes a lock and rebuilds its key on each
+    call (four per request); the registry keeps every child anyway, so this holds no more."""
+
+    def count_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = ("http", method, route, str(status))
+        pair = self.children.get(key)
+        if pair is None:
+            pair = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_duration.labels(route),
+            )
+            self.children[key] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
+
+    def count_operation(self, name: str, outcome: str, seconds: float) -> None:
+        key = ("operation", name, outcome)
+        pair = self.children.get(key)
+        if pair is None:
+            pair = (self.operations.labels(name, outcome), self.operation_duration.labels(name))
+            self.children[key] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
 
     @classmethod
     def create(cls, engine: AsyncEngine) -> Metrics:
@@ -136,7 +160,11 @@ class RequestLogMiddleware:
         if scope["type"] not in {"http", "websocket"}:
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        raw = b""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                raw = value  # the last one, as before
+        incoming = raw.decode("latin-1")
         request_id = (
             incoming if incoming.isascii() and 8 <= len(incoming) <= 64 else uuid.uuid4().hex
         )
@@ -165,8 +193,7 @@ class RequestLogMiddleware:
             duration = time.perf_counter() - started
             route = scope["path"] if scope["path"] in KNOWN_ROUTES else "other"
             method = scope.get("method", "WS")
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_duration.labels(route).observe(duration)
+            self.metrics.count_request(method, route, status, duration)
             if log.isEnabledFor(logging.INFO):
                 log_request(request_id, method, scope["path"], state, status, duration)
 
@@ -213,5 +240,4 @@ class OperationMetrics(SchemaExtension):
             state.operations.append(name)
         result = self.execution_context.result
         outcome = "error" if result is not None and getattr(result, "errors", None) else "ok"
-        self.metrics.operations.labels(name, outcome).inc()
-        self.metrics.operation_duration.labels(name).observe(time.perf_counter() - started)
+        self.metrics.count_operation(name, outcome, time.perf_counter() - started)
