@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+import orjson
 import strawberry
 
 from api.errors import ErrorCode, UserError
@@ -21,7 +22,8 @@ DEFAULT_PAGE_SIZE = 10
 
 
 def encode_cursor(kind: str, *values: float | int | str) -> str:
-    raw = json.dumps([kind, *values], separators=(",", ":")).encode()
+    """The JSON list `[kind, *values]`, base64url without padding (orjson: ten per page)."""
+    raw = orjson.dumps([kind, *values])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
