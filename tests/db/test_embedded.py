@@ -81,12 +81,14 @@ def test_port_before_start_raises_a_one_line_error(tmp_path: Path) -> None:
 
 def test_started_cluster_accepts_the_generated_password(cluster: EmbeddedPostgres) -> None:
     with _connect(cluster) as conn:
-        row = conn.execute("SELECT 1, current_user, inet_server_port()").fetchone()
+        row = conn.execute("SELECT 1, current_user, current_setting('port')::int").fetchone()
 
     assert row == (1, "voisinage", cluster.port)
     assert cluster.started_here is True
     assert cluster.url().startswith("postgresql+psycopg://voisinage:")
-    assert cluster.url("other_db").endswith(f"@127.0.0.1:{cluster.port}/other_db")
+    socket_dir = cluster.socket_dir()
+    assert socket_dir == cluster.resolved_data_dir  # reached through its Unix socket
+    assert cluster.url("other_db").endswith(f"@/other_db?host={socket_dir}&port={cluster.port}")
 
 
 def test_keeps_the_cluster_in_the_requested_directory_when_reachable(
@@ -194,7 +196,7 @@ def test_restart_keeps_data_and_password_and_retries_a_taken_port(
     assert cluster.started_here is True
     assert next(ports, None) is None  # the taken port was tried first, then a fresh one
     assert cluster.port != taken
-    assert cluster.url() == url_before.replace(f":{port_before}/", f":{cluster.port}/")
+    assert cluster.url() == url_before.replace(f"port={port_before}", f"port={cluster.port}")
     with _connect(cluster) as conn:
         assert conn.execute("SELECT id FROM survives_restart").fetchall() == [(42,)]
 
@@ -249,3 +251,12 @@ def test_shared_buffers_are_a_quarter_of_the_memory_allowed_within_bounds(
     default nor above 1 GB. (This machine has more than 4 GiB, so the limit decides.)"""
     monkeypatch.setattr(db.embedded, "cgroup_memory_limit", lambda: limit_bytes)
     assert db.embedded.shared_buffers_mb() == expected_mb
+
+
+def test_without_a_reachable_socket_the_url_is_tcp(
+    cluster: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cluster, "socket_dir", lambda: None)  # e.g. a data path too long
+    assert cluster.url("other_db").endswith(f"@127.0.0.1:{cluster.port}/other_db")
+    with _connect(cluster) as conn:
+        assert conn.execute("SELECT inet_server_port()").fetchone() == (cluster.port,)
