@@ -43,7 +43,7 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Strawberry (schema, types, DataLoaders)", ("strawberry/",)),
     ("resolvers and types (api/)", ("api/resolvers/", "api/types/", "api/context.py")),
-    ("building SQLAlchemy statements (db/queries)", ("db/queries/",)),
+    ("rows to objects, statements (db/queries)", ("db/queries/",)),
     ("SQLAlchemy (compile, pool, execute, rows)", ("sqlalchemy/", "greenlet")),
     (
         "psycopg (driver, pool, db/reads.py)",
