@@ -10,6 +10,7 @@ import contextlib
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
+from urllib.parse import quote
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -25,9 +26,19 @@ class ConfigurationError(RuntimeError):
 
 
 def libpq_url(url: str) -> str:
-    """The same URL without SQLAlchemy's `+driver` suffix, for psycopg."""
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The same URL without SQLAlchemy's `+driver` suffix, for psycopg.
+
+    Query values are percent-encoded (`%20`), not form-encoded: SQLAlchemy writes a space as
+    `+`, which libpq keeps as a plus (a socket directory `?host=/home/a b/...` would break).
+    """
+    parsed = make_url(url).set(drivername="postgresql")
+    base = parsed.set(query={}).render_as_string(hide_password=False)
+    pairs = [
+        f"{quote(name, safe='')}={quote(value, safe='/')}"
+        for name, values in parsed.query.items()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    return f"{base}?{'&'.join(pairs)}" if pairs else base
 
 
 def ensure_database(server_url: str, database: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from psycopg import Column
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Select
@@ -160,14 +161,9 @@ def server_hung_up(pgconn: Any) -> str | None:
     return "server closed the connection (restart?)" if events else None
 
 
-async def refuse_hung_up(conn: ReadConnection) -> None:
-    """The pool's check on checkout: a dead connection is discarded and replaced."""
-    if conn.closed or conn.broken:
-        raise psycopg.OperationalError("connection closed")
-    reason = server_hung_up(conn.pgconn)
-    if reason is not None:
-        await conn.close()  # else the pool, finding it idle and not broken, would keep it
-        raise psycopg.OperationalError(reason)
+def hung_up(conn: ReadConnection) -> bool:
+    """Whether a pooled connection is dead (closed, broken, or its server said goodbye)."""
+    return conn.closed or conn.broken or server_hung_up(conn.pgconn) is not None
 
 
 class ReadPool:
@@ -176,14 +172,16 @@ class ReadPool:
     connection before failing (as the SQLAlchemy pool's `pool_timeout`)."""
 
     def __init__(self, conninfo: str, *, size: int, timeout_s: float = 10.0) -> None:
+        given = conninfo_to_dict(conninfo).get("options")
+        self.size = size
         self.pool: AsyncConnectionPool[ReadConnection] = AsyncConnectionPool(
             conninfo,
             min_size=1,
             max_size=size,
             timeout=timeout_s,
             open=False,
-            check=refuse_hung_up,
-            kwargs={"autocommit": True, "options": READ_ONLY},
+            # The URL's own `options` (a search_path, a statement_timeout) are kept.
+            kwargs={"autocommit": True, "options": f"{given} {READ_ONLY}" if given else READ_ONLY},
             name="reads",
         )
         self.started = False
@@ -209,5 +207,21 @@ class ReadPool:
             await self.open()
         for observe in OBSERVERS.checkouts:
             observe()
-        async with self.pool.connection() as conn:
+        conn = await self.live_connection()
+        try:
             yield conn
+        finally:
+            await self.pool.putconn(conn)
+
+    async def live_connection(self) -> ReadConnection:
+        """A connection whose server is still there, checked without a round trip. The dead
+        ones a restart left are closed and handed back (the pool replaces them) one after the
+        other without waiting: psycopg_pool's own `check` backs off a second, then two, then
+        four... after each failure, which after a restart held searches for seconds."""
+        for _ in range(self.size):
+            conn = await self.pool.getconn()
+            if not hung_up(conn):
+                return conn
+            await conn.close()
+            await self.pool.putconn(conn)
+        return await self.pool.getconn()  # all were dead: this one is new

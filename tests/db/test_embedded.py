@@ -21,8 +21,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 import db.embedded
+from api.runtime import libpq_url
 from db.embedded import EmbeddedPostgres, EmbeddedPostgresError, find_pg_bindir
 
 IS_ROOT = os.geteuid() == 0
@@ -260,3 +262,11 @@ def test_without_a_reachable_socket_the_url_is_tcp(
     assert cluster.url("other_db").endswith(f"@127.0.0.1:{cluster.port}/other_db")
     with _connect(cluster) as conn:
         assert conn.execute("SELECT inet_server_port()").fetchone() == (cluster.port,)
+
+
+def test_a_socket_directory_with_a_space_reaches_libpq_intact() -> None:
+    """SQLAlchemy writes a space in a query value as `+`, which libpq keeps as a plus."""
+    url = "postgresql+psycopg://voisinage:p%40ss@/voisinage?host=/home/a%20b%2Bc/pg&port=5433"
+    parts = conninfo_to_dict(libpq_url(url))
+    assert parts["host"] == "/home/a b+c/pg"
+    assert (parts["password"], parts["port"], parts["dbname"]) == ("p@ss", "5433", "voisinage")

@@ -11,12 +11,15 @@ lat 48.9097), about 12 km to the north-west.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Json
 from psycopg_pool import PoolClosed
 from sqlalchemy import (
@@ -321,25 +324,45 @@ async def test_pool_connections_are_read_only(reads: ReadPool) -> None:
         assert await (await conn.execute("SELECT 1")).fetchone() == (1,)
 
 
-async def test_a_connection_the_server_closed_is_replaced_on_checkout(database_url: str) -> None:
-    pool = ReadPool(libpq_url(database_url), size=2, timeout_s=5.0)
+async def test_connections_the_server_closed_are_replaced_on_checkout_at_once(
+    database_url: str,
+) -> None:
+    pool = ReadPool(libpq_url(database_url), size=4, timeout_s=5.0)
     try:
-        async with pool.connection() as first, pool.connection() as second:
+        async with contextlib.AsyncExitStack() as stack:
+            held = [await stack.enter_async_context(pool.connection()) for _ in range(4)]
             old = set()
-            for conn in (first, second):
+            for conn in held:
                 row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
                 assert row is not None
                 old.add(int(row[0]))
-        assert len(old) == 2
+        assert len(old) == 4
         with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
             for pid in old:  # as a restart does to every idle connection
                 admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         await asyncio.sleep(0.2)
+        started = time.perf_counter()
         for _ in range(3):
             async with pool.connection() as conn:
                 row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
             assert row is not None
             assert int(row[0]) not in old
+        # Four dead connections skipped without psycopg_pool's back-off (1 s, 2 s, 4 s...).
+        assert time.perf_counter() - started < 1.0
+    finally:
+        await pool.close()
+
+
+async def test_the_urls_own_options_are_kept_beside_read_only(database_url: str) -> None:
+    conninfo = make_conninfo(libpq_url(database_url), options="-c statement_timeout=1234")
+    pool = ReadPool(conninfo, size=1)
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT current_setting('statement_timeout'), "
+                "current_setting('default_transaction_read_only')"
+            )
+            assert await cursor.fetchone() == ("1234ms", "on")
     finally:
         await pool.close()
 
