@@ -110,6 +110,9 @@ class PlannedField:
     """How its value is completed; None: graphql-core's `complete_value` (resolved fields)."""
     plain_leaf: Callable[[Any], Any] | None = None
     """The coercer of a plain field holding one scalar or enum (its commonest kind)."""
+    leaf_types: frozenset[type] = frozenset()
+    """The value types `plain_leaf` coerces inline; any other value (an awaitable, an
+    exception, a custom scalar's) takes the full path."""
 
     @property
     def generic(self) -> bool:
@@ -174,6 +177,28 @@ def completion_of(return_type: GraphQLOutputType) -> Completion | None:
     return None
 
 
+BUILT_IN_SCALARS = frozenset({"String", "Int", "Float", "Boolean", "ID"})
+PRIMITIVES = frozenset({str, int, float, bool})
+
+
+def inline_types(leaf: GraphQLLeafType | None) -> frozenset[type]:
+    """What a plain leaf's value may be to be coerced inline: primitives for the built-in
+    scalars, the members of a Strawberry enum; nothing for custom scalars."""
+    if leaf is None:
+        return frozenset()
+    wrapped_cls = getattr(leaf, "wrapped_cls", None)
+    if isinstance(leaf, GraphQLEnumType) and isinstance(wrapped_cls, type):
+        return frozenset({wrapped_cls})
+    return PRIMITIVES if leaf.name in BUILT_IN_SCALARS else frozenset()
+
+
+def handles_exceptions(schema: GraphQLSchema) -> bool:
+    """Whether the Strawberry schema has exception handlers (its resolver wrappers then catch
+    what a field raises): such a schema's fields are all left to graphql-core."""
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    return strawberry_schema is None or bool(strawberry_schema.schema_converter.exception_handlers)
+
+
 def call_of(definition: StrawberryField, schema: GraphQLSchema) -> Call | None:
     """The direct call of a field's resolver, when Strawberry would do nothing more than call
     it: synchronous, no field extension (permissions are extensions), no exception handler in
@@ -226,6 +251,8 @@ def plan_field(
     if not isinstance(definition, StrawberryField) or resolver is None:
         return generic
     completion = completion_of(field_def.type)
+    if handles_exceptions(schema):
+        return generic
     if definition.is_basic_field:
         if (
             not getattr(resolver, "_is_default", False)
@@ -242,6 +269,7 @@ def plan_field(
             None,
             completion,
             None if completion.in_list else completion.coerce,
+            frozenset() if completion.in_list else inline_types(completion.leaf),
         )
     call = call_of(definition, schema)
     if call is None:
@@ -323,7 +351,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                         value = getattr(source_value, attribute)
                     except Exception as error:
                         value = Raised(error)
-                    if value is not None and value is not Undefined and type(value) is not Raised:
+                    if type(value) in field.leaf_types:
                         try:
                             coerced = leaf(value)
                         except Exception:
@@ -390,6 +418,13 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 value = getattr(source, field.attribute)
             elif type(value) is Raised:
                 raise value.error
+            if self.is_awaitable(value):  # as graphql-core does with what a resolver returns
+                field_def = field.field_def
+                assert field_def is not None
+                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                return self.complete_awaitable_value(
+                    field_def.type, details, info, path, value, None
+                )
             if completion.in_list and value is not None and not self.plain_list(value):
                 # Async iterables, awaitable items, other iterables: graphql-core's own way.
                 field_def = field.field_def

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import enum
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Annotated, Any, cast
 from unittest.mock import patch
@@ -1229,3 +1230,50 @@ async def test_schemas_sharing_a_type_name_do_not_share_plans() -> None:
     )
     assert first == ({"thing": {"label": "plain"}}, [])
     assert second == ({"thing": {"label": "RESOLVED"}}, [])
+
+
+async def later(value: Any) -> Any:
+    await asyncio.sleep(0)
+    return value
+
+
+async def test_an_awaitable_attribute_is_awaited_as_graphql_core_does() -> None:
+    """A plain field whose attribute holds a coroutine: awaited, as a resolver's would be."""
+    data, errors = await both(
+        "{ node { count name child { label } } }",
+        lambda: root(node=node(count=later(5), name=later("Rex"), child=later(Leaf(label="x")))),
+    )
+    assert errors == []
+    assert data == {"node": {"count": 5, "name": "Rex", "child": {"label": "x"}}}
+
+
+@strawberry.type(name="ParityCustomQuery")
+class CustomQuery:
+    cell: strawberry.scalars.JSON | None = None
+    when: datetime | None = None
+
+
+async def test_an_exception_in_a_custom_scalar_attribute_is_a_field_error() -> None:
+    planned = strawberry.Schema(query=CustomQuery, execution_context_class=PlannedExecutor)
+    stock = strawberry.Schema(query=CustomQuery)
+
+    def source() -> CustomQuery:
+        return CustomQuery(cell=ValueError("no cell"), when=ValueError("no time"))  # type: ignore[arg-type]
+
+    data, errors = await both("{ cell when }", source, planned=planned, stock=stock)
+    assert data == {"cell": None, "when": None}
+    assert [(message, path) for message, path, _ in errors] == [
+        ("no cell", ["cell"]),
+        ("no time", ["when"]),
+    ]
+
+
+async def test_a_schema_with_exception_handlers_is_left_to_graphql_core() -> None:
+    assert execution.handles_exceptions(ZOO_STOCK._schema) is False
+    assert execution.handles_exceptions(graphql_schema_without_strawberry()) is True
+
+
+def graphql_schema_without_strawberry() -> Any:
+    from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema, GraphQLString
+
+    return GraphQLSchema(GraphQLObjectType("Q", {"a": GraphQLField(GraphQLString)}))
