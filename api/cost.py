@@ -10,6 +10,7 @@ trilateration. Partners can compute the same number by hand: docs/limits.md.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -166,10 +167,8 @@ class _Walker:
                 return int(value.value)
             if isinstance(value, VariableNode):
                 self.variables_read.add(value.name.value)
-                raw = self.variables.get(value.name.value)
                 # Anything but a 32-bit Int is refused by coercion, which then says why.
-                valid = isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) < 2**31
-                return raw if valid else None
+                return page_size_of(self.variables.get(value.name.value))
         return None
 
 
@@ -220,14 +219,15 @@ def walk(
 class Measures:
     """Measures kept per (schema, document identity, operation), by the values of the variables
     they read: a document asked again (the parser cache hands back the same `DocumentNode`)
-    with the same page sizes is not walked again. The entry holds the document, so its id is
-    not reused while the entry lives; at most `maxsize` entries, least recently used dropped."""
+    with the same page sizes is not walked again. An entry refers to its document weakly (the
+    parser cache decides how long documents live) and is found again only while that very
+    document is alive; at most `maxsize` entries, least recently used dropped."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self.entries: OrderedDict[
             tuple[int, int, str | None, int],
-            tuple[DocumentNode, frozenset[str], dict[tuple[object, ...], QueryCost]],
+            tuple[weakref.ref[DocumentNode], frozenset[str], dict[tuple[object, ...], QueryCost]],
         ] = OrderedDict()
 
     def measure(
@@ -241,22 +241,19 @@ class Measures:
         key = (id(schema), id(document), operation_name, proximity_cost)
         entry = self.entries.get(key)
         given = variables or {}
-        if entry is not None and entry[0] is document:
+        if entry is not None and entry[0]() is document:
             self.entries.move_to_end(key)
-            values = cache_key(given, entry[1])
-            found = entry[2].get(values) if values is not None else None
+            found = entry[2].get(cache_key(given, entry[1]))
             if found is not None:
                 return found
         cost, names = walk(schema, document, operation_name, variables, proximity_cost)
-        values = cache_key(given, names)
-        if values is not None:
-            if entry is None or entry[0] is not document:
-                entry = (document, names, {})
-                self.entries[key] = entry
-                if len(self.entries) > self.maxsize:
-                    self.entries.popitem(last=False)
-            if len(entry[2]) < MAX_VARIANTS:
-                entry[2][values] = cost
+        if entry is None or entry[0]() is not document:
+            entry = (weakref.ref(document), names, {})
+            self.entries[key] = entry
+            if len(self.entries) > self.maxsize:
+                self.entries.popitem(last=False)
+        if len(entry[2]) < MAX_VARIANTS:
+            entry[2][cache_key(given, names)] = cost
         return cost
 
 
@@ -264,12 +261,17 @@ MAX_VARIANTS = 64
 """Page sizes remembered per document (`first` is at most 100: a few are usual)."""
 
 
-def cache_key(variables: Mapping[str, Any], names: frozenset[str]) -> tuple[object, ...] | None:
-    """The values of the variables a measure read, or None when one cannot key a cache (a
-    list or an object given where an Int belongs: coercion refuses it anyway)."""
-    values = tuple(variables.get(name) for name in sorted(names))
-    if all(value is None or isinstance(value, int | float | str) for value in values):
-        return tuple((type(value).__name__, value) for value in values)
+def cache_key(variables: Mapping[str, Any], names: frozenset[str]) -> tuple[object, ...]:
+    """The variables a measure read, as the walk read them: a page size when it is a 32-bit
+    Int, else None (the default page; coercion then refuses the value). So a client sending
+    long strings where an Int belongs adds no entry, and holds no string in the cache."""
+    return tuple(page_size_of(variables.get(name)) for name in sorted(names))
+
+
+def page_size_of(raw: object) -> int | None:
+    """A variable's value as `_Walker.argument` reads it."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) < 2**31:
+        return raw
     return None
 
 

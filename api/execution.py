@@ -24,6 +24,7 @@ executors and compares answers and errors.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,8 +64,8 @@ class Raised:
 
 
 MAX_PLANS = 4_096
-"""Selection sets planned per process; a plan is a few hundred bytes. Past this (only a
-client sending ever new documents gets there) the cache starts again from empty."""
+"""Selection sets planned per process; a plan is a few hundred bytes and holds no document.
+Past this (only a client sending ever new documents gets there) the cache starts again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ class PlannedField:
 Plan = tuple[PlannedField, ...]
 PlanKey = tuple[GraphQLObjectType, tuple[int, ...]]
 
-_plans: dict[PlanKey, tuple[tuple[FieldNode, ...], Plan]] = {}
+_plans: dict[PlanKey, tuple[tuple[weakref.ref[FieldNode], ...], Plan]] = {}
 
 
 def strawberry_is_type_of(object_type: GraphQLObjectType) -> bool:
@@ -282,12 +283,13 @@ def plan_for(
 ) -> Plan:
     """The plan of a selection set on a type, kept per process: keyed by the type object (a
     schema's types never change; another schema's are other objects) and the identity of the
-    field nodes (the parser cache hands back the same document for the same text, and the
-    entry holds the nodes, so their ids are not reused while it lives)."""
+    field nodes (the parser cache hands back the same document for the same text). An entry
+    refers to its nodes weakly, so it keeps no document alive, and is used only while those
+    very nodes are (an id is reused only once its object is gone)."""
     nodes = tuple([details.node for group in grouped_field_set.values() for details in group])
     key = (parent_type, tuple(map(id, nodes)))
     entry = _plans.get(key)
-    if entry is not None:
+    if entry is not None and all(ref() is node for ref, node in zip(entry[0], nodes, strict=True)):
         return entry[1]
     plan = tuple(
         plan_field(schema, parent_type, response_name, details)
@@ -295,7 +297,7 @@ def plan_for(
     )
     if len(_plans) >= MAX_PLANS:
         _plans.clear()
-    _plans[key] = (nodes, plan)
+    _plans[key] = (tuple(map(weakref.ref, nodes)), plan)
     return plan
 
 

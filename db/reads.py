@@ -74,12 +74,14 @@ class ReadStatement:
         (`IN` lists). Result columns are checked likewise on the first result (`check_result`):
         their converters depend on the types PostgreSQL answers with."""
         compiled = statement.compile(dialect=DIALECT)
+        if compiled.escaped_bind_names:  # `x y` sent as `%(x_y)s`: names would not match
+            raise UnsupportedStatement(f"parameter names {sorted(compiled.escaped_bind_names)}")
         processors: dict[str, Callable[[Any], Any]] = {}
         defaults: dict[str, Any] = {}
         for bind in compiled.binds.values():
             name = compiled.bind_names[bind]
-            if bind.expanding:
-                raise UnsupportedStatement(f"parameter {name!r} is expanded by SQLAlchemy")
+            if bind.expanding or bind.literal_execute:
+                raise UnsupportedStatement(f"parameter {name!r} is rendered by SQLAlchemy")
             processor = bind.type.dialect_impl(DIALECT).bind_processor(DIALECT)
             if processor is not None:
                 processors[name] = processor

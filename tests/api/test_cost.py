@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 from unittest.mock import patch
 
@@ -120,3 +121,21 @@ def test_measures_are_kept_per_document_and_page_size() -> None:
     for other in ("{ __typename }", "{ me { id } }"):  # beyond maxsize: the oldest goes
         measures.measure(SCHEMA, parse(other), None, None, 50)
     assert len(measures.entries) == 2
+
+
+def test_measures_hold_no_client_string_and_no_document() -> None:
+    """A long string where an Int belongs keys like the default page; entries let their
+    document go (the parser cache decides how long documents live)."""
+    measures = Measures(maxsize=4)
+    document = parse("query ($n: Int) { neighbourhoods(first: $n) { edges { cursor } } }")
+    with patch("api.cost.walk", side_effect=walk) as walked:
+        one = measures.measure(SCHEMA, document, None, {"n": "x" * 10_000}, 50)
+        two = measures.measure(SCHEMA, document, None, {"n": "y" * 10_000}, 50)
+        three = measures.measure(SCHEMA, document, None, {"n": None}, 50)
+    assert one == two == three
+    assert walked.call_count == 1
+    [entry] = measures.entries.values()
+    assert list(entry[2]) == [(None,)]
+    del document, walked  # the mock keeps its calls' arguments
+    gc.collect()
+    assert entry[0]() is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import gc
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from types import SimpleNamespace
@@ -1277,3 +1278,13 @@ def graphql_schema_without_strawberry() -> Any:
     from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema, GraphQLString
 
     return GraphQLSchema(GraphQLObjectType("Q", {"a": GraphQLField(GraphQLString)}))
+
+
+async def test_plans_keep_no_document_alive() -> None:
+    """Plans refer to field nodes weakly: the parser cache, not the plans, decides how long a
+    document lives (a client sending ever new documents cannot pile them up here)."""
+    execution._plans.clear()
+    await run(PLANNED, DOCUMENT, sample)  # no parser cache here: the document is dropped after
+    assert execution._plans
+    gc.collect()
+    assert all(ref() is None for refs, _ in execution._plans.values() for ref in refs)

@@ -203,7 +203,7 @@ async def test_filtered_and_resumed_searches_give_the_same_rows(
 
 
 async def test_an_expanding_in_parameter_is_refused() -> None:
-    with pytest.raises(UnsupportedStatement, match="expanded"):
+    with pytest.raises(UnsupportedStatement, match="rendered"):
         ReadStatement.of(select(Item.id).where(Item.id.in_([1, 2])))
     with pytest.raises(UnsupportedStatement, match="'ids'"):
         ReadStatement.of(select(Item.id).where(Item.id.in_(bindparam("ids", expanding=True))))
@@ -430,3 +430,13 @@ async def test_a_closed_pool_is_not_reopened(database_url: str) -> None:
                 pass
     finally:
         await pool.close()
+
+
+def test_parameters_sqlalchemy_renders_or_renames_are_refused() -> None:
+    literal_executed = select(literal(1).label("one")).where(
+        bindparam("n", 1, type_=Integer, literal_execute=True) > 0
+    )
+    with pytest.raises(UnsupportedStatement, match="rendered"):
+        ReadStatement.of(literal_executed)
+    with pytest.raises(UnsupportedStatement, match="names"):
+        ReadStatement.of(select(bindparam("x y", type_=Integer).label("v")))
