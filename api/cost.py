@@ -227,7 +227,12 @@ class Measures:
         self.maxsize = maxsize
         self.entries: OrderedDict[
             tuple[int, int, str | None, int],
-            tuple[weakref.ref[DocumentNode], frozenset[str], dict[tuple[object, ...], QueryCost]],
+            tuple[
+                weakref.ref[DocumentNode],
+                frozenset[str],
+                dict[tuple[object, ...], QueryCost],
+                weakref.ref[GraphQLSchema],
+            ],
         ] = OrderedDict()
 
     def measure(
@@ -241,14 +246,14 @@ class Measures:
         key = (id(schema), id(document), operation_name, proximity_cost)
         entry = self.entries.get(key)
         given = variables or {}
-        if entry is not None and entry[0]() is document:
+        if entry is not None and entry[0]() is document and entry[3]() is schema:
             self.entries.move_to_end(key)
             found = entry[2].get(cache_key(given, entry[1]))
             if found is not None:
                 return found
         cost, names = walk(schema, document, operation_name, variables, proximity_cost)
-        if entry is None or entry[0]() is not document:
-            entry = (weakref.ref(document), names, {})
+        if entry is None or entry[0]() is not document or entry[3]() is not schema:
+            entry = (weakref.ref(document), names, {}, weakref.ref(schema))
             self.entries[key] = entry
             if len(self.entries) > self.maxsize:
                 self.entries.popitem(last=False)

@@ -6,6 +6,7 @@ order: depth, alias and cost limits, rate limits, introspection policy, deadline
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -86,7 +87,8 @@ class ValidationResults:
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self.entries: OrderedDict[
-            tuple[int, int, tuple[int, ...]], tuple[DocumentNode, list[GraphQLError]]
+            tuple[int, int, tuple[int, ...]],
+            tuple[weakref.ref[GraphQLSchema], DocumentNode, list[GraphQLError]],
         ] = OrderedDict()
 
     def validate(
@@ -94,11 +96,13 @@ class ValidationResults:
     ) -> list[GraphQLError]:
         key = (id(schema), id(document), tuple(map(id, rules)))
         entry = self.entries.get(key)
-        if entry is not None and entry[0] is document:
+        # The schema is checked too: tests build schemas by the dozen, and a new one may be
+        # given a freed one's id.
+        if entry is not None and entry[1] is document and entry[0]() is schema:
             self.entries.move_to_end(key)
-            return entry[1]
+            return entry[2]
         errors = validate_document(schema, document, tuple(rules))
-        self.entries[key] = (document, errors)
+        self.entries[key] = (weakref.ref(schema), document, errors)
         if len(self.entries) > self.maxsize:
             self.entries.popitem(last=False)
         return errors
