@@ -115,11 +115,6 @@ class PlannedField:
     """The value types `plain_leaf` coerces inline; any other value (an awaitable, an
     exception, a custom scalar's) takes the full path."""
 
-    @property
-    def generic(self) -> bool:
-        """Left to graphql-core's `execute_field`."""
-        return self.attribute is None and self.call is None
-
 
 Plan = tuple[PlannedField, ...]
 PlanKey = tuple[GraphQLObjectType, tuple[int, ...]]
@@ -193,27 +188,23 @@ def inline_types(leaf: GraphQLLeafType | None) -> frozenset[type]:
     return PRIMITIVES if leaf.name in BUILT_IN_SCALARS else frozenset()
 
 
-def handles_exceptions(schema: GraphQLSchema) -> bool:
-    """Whether the Strawberry schema has exception handlers (its resolver wrappers then catch
-    what a field raises): such a schema's fields are all left to graphql-core."""
+def plannable_info_class(schema: GraphQLSchema) -> type[Info[Any, Any]] | None:
+    """The `Info` class of a Strawberry schema whose fields may be planned; None for a schema
+    Strawberry did not build, or one with exception handlers (its resolver wrappers then catch
+    what a field raises): all their fields are left to graphql-core."""
     strawberry_schema = getattr(schema, "_strawberry_schema", None)
-    return strawberry_schema is None or bool(strawberry_schema.schema_converter.exception_handlers)
+    if strawberry_schema is None or strawberry_schema.schema_converter.exception_handlers:
+        return None
+    info_class: type[Info[Any, Any]] = strawberry_schema.config.info_class
+    return info_class
 
 
-def call_of(definition: StrawberryField, schema: GraphQLSchema) -> Call | None:
+def call_of(definition: StrawberryField, info_class: type[Info[Any, Any]]) -> Call | None:
     """The direct call of a field's resolver, when Strawberry would do nothing more than call
-    it: synchronous, no field extension (permissions are extensions), no exception handler in
-    the schema; None otherwise."""
+    it: synchronous, no field extension (permissions are extensions); None otherwise. (A schema
+    with exception handlers is never planned: `plan_field`.)"""
     resolver = definition.base_resolver
-    strawberry_schema = getattr(schema, "_strawberry_schema", None)
-    if (
-        resolver is None
-        or definition.is_async
-        or definition.extensions
-        or definition.arguments
-        or strawberry_schema is None
-        or strawberry_schema.schema_converter.exception_handlers
-    ):
+    if resolver is None or definition.is_async or definition.extensions or definition.arguments:
         return None
     function = resolver.wrapped_func
     if not callable(function):  # Strawberry raises its UncallableResolverError: let it
@@ -229,7 +220,7 @@ def call_of(definition: StrawberryField, schema: GraphQLSchema) -> Call | None:
         ),
         info_keyword=info.name if info is not None else None,
         field=definition,
-        info_class=strawberry_schema.config.info_class,
+        info_class=info_class,
     )
 
 
@@ -249,11 +240,10 @@ def plan_field(
         return generic
     definition = (field_def.extensions or {}).get(STRAWBERRY_DEFINITION)
     resolver = field_def.resolve
-    if not isinstance(definition, StrawberryField) or resolver is None:
+    info_class = plannable_info_class(schema)
+    if not isinstance(definition, StrawberryField) or resolver is None or info_class is None:
         return generic
     completion = completion_of(field_def.type)
-    if handles_exceptions(schema):
-        return generic
     if definition.is_basic_field:
         if (
             not getattr(resolver, "_is_default", False)
@@ -272,7 +262,7 @@ def plan_field(
             None if completion.in_list else completion.coerce,
             frozenset() if completion.in_list else inline_types(completion.leaf),
         )
-    call = call_of(definition, schema)
+    call = call_of(definition, info_class)
     if call is None:
         return generic
     return PlannedField(response_name, field_name, field_def, None, call, completion)
@@ -409,7 +399,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         field: PlannedField,
         details: FieldDetailsList,
         path: Path,
-        value: Any = None,
+        value: Any,
     ) -> Any:
         """`execute_field` for a plain field: its value is the attribute (`value` when already
         read, else MISSING), completed by plan."""
@@ -421,24 +411,20 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             elif type(value) is Raised:
                 raise value.error
             if self.is_awaitable(value):  # as graphql-core does with what a resolver returns
-                field_def = field.field_def
-                assert field_def is not None
-                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                info = self.info_for(parent_type, field, details, path)
                 return self.complete_awaitable_value(
-                    field_def.type, details, info, path, value, None
+                    info.return_type, details, info, path, value, None
                 )
             if completion.in_list and value is not None and not self.plain_list(value):
                 # Async iterables, awaitable items, other iterables: graphql-core's own way.
-                field_def = field.field_def
-                assert field_def is not None
-                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
-                completed = self.complete_value(field_def.type, details, info, path, value, None)
+                info = self.info_for(parent_type, field, details, path)
+                completed = self.complete_value(info.return_type, details, info, path, value, None)
             else:
                 completed = self.complete_planned(
                     parent_type, field, completion, details, path, value
                 )
         except Exception as raw_error:
-            self.handle_field_error(raw_error, self.return_type(parent_type, field), details, path)
+            self.handle_field_error(raw_error, self.return_type(field), details, path)
             return None
         if self.is_awaitable(completed):
             return self.await_field(completed, parent_type, field, details, path)
@@ -456,10 +442,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         """`execute_field` for a synchronous resolver without arguments, called directly (what
         Strawberry's wrappers would pass it), its value completed by plan when the type allows,
         else by graphql-core (awaitables included)."""
-        field_def = field.field_def
-        assert field_def is not None
-        info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
-        return_type = field_def.type
+        info = self.info_for(parent_type, field, details, path)
+        return_type = info.return_type
         try:
             keywords = {name: source for name in call.source_keywords}
             if call.info_keyword is not None:
@@ -488,8 +472,22 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         return type(value) in (list, tuple) and not any(is_awaitable(item) for item in value)
 
-    def return_type(self, parent_type: GraphQLObjectType, field: PlannedField) -> Any:
-        return parent_type.fields[field.field_name].type
+    def info_for(
+        self,
+        parent_type: GraphQLObjectType,
+        field: PlannedField,
+        details: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        """graphql-core's resolve info, for the paths that hand a field back to graphql-core
+        or call a resolver (plain fields completed by plan need none)."""
+        assert field.field_def is not None
+        return self.build_resolve_info(field.field_def, to_nodes(details), parent_type, path)
+
+    @staticmethod
+    def return_type(field: PlannedField) -> Any:
+        assert field.field_def is not None
+        return field.field_def.type
 
     async def await_field(
         self,
@@ -502,7 +500,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             return await completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, self.return_type(parent_type, field), details, path)
+            self.handle_field_error(raw_error, self.return_type(field), details, path)
             return None
 
     def complete_planned(
@@ -539,7 +537,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         is_awaitable = self.is_awaitable
-        item_type = self.return_type(parent_type, field)
+        item_type = self.return_type(field)
         item_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         item_type = item_type.of_type
         try:

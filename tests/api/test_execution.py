@@ -1270,8 +1270,8 @@ async def test_an_exception_in_a_custom_scalar_attribute_is_a_field_error() -> N
 
 
 async def test_a_schema_with_exception_handlers_is_left_to_graphql_core() -> None:
-    assert execution.handles_exceptions(ZOO_STOCK._schema) is False
-    assert execution.handles_exceptions(graphql_schema_without_strawberry()) is True
+    assert execution.plannable_info_class(ZOO_STOCK._schema) is strawberry.Info
+    assert execution.plannable_info_class(graphql_schema_without_strawberry()) is None
 
 
 def graphql_schema_without_strawberry() -> Any:
