@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from db.reads import server_hung_up
+from db.reads import why_dead
 
 
 def async_url(url: str) -> str:
@@ -46,9 +46,6 @@ def refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> 
     before now and hand out a new one, as a failed pre-ping does; a request is never given a
     connection its server has closed. (A silent network loss is not seen here: the first
     statement fails instead, and the pool is invalidated then.)"""
-    connection = dbapi_connection.driver_connection
-    if connection.closed or connection.broken:
-        raise InvalidatePoolError("connection closed")
-    reason = server_hung_up(connection.pgconn)
+    reason = why_dead(dbapi_connection.driver_connection)
     if reason is not None:
         raise InvalidatePoolError(reason)

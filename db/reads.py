@@ -78,6 +78,7 @@ class ReadStatement:
             raise UnsupportedStatement(f"parameter names {sorted(compiled.escaped_bind_names)}")
         processors: dict[str, Callable[[Any], Any]] = {}
         defaults: dict[str, Any] = {}
+        required: set[str] = set()
         for bind in compiled.binds.values():
             name = compiled.bind_names[bind]
             if bind.expanding or bind.literal_execute:
@@ -85,15 +86,15 @@ class ReadStatement:
             processor = bind.type.dialect_impl(DIALECT).bind_processor(DIALECT)
             if processor is not None:
                 processors[name] = processor
-            if not bind.required:  # a value SQLAlchemy bound itself, e.g. an SRID
+            if bind.required:
+                required.add(name)
+            else:  # a value SQLAlchemy bound itself, e.g. an SRID
                 value = bind.effective_value
                 defaults[name] = processor(value) if processor is not None else value
         return cls(
             sql=str(compiled),
             defaults=defaults,
-            required=frozenset(
-                compiled.bind_names[bind] for bind in compiled.binds.values() if bind.required
-            ),
+            required=frozenset(required),
             processors=processors,
             column_types=tuple(
                 column.type.dialect_impl(DIALECT) for column in statement.selected_columns
@@ -150,22 +151,19 @@ async def fetch_all(
     return await cursor.fetchall()
 
 
-def server_hung_up(pgconn: Any) -> str | None:
-    """Why an idle connection is dead, if it is, without a round trip: an idle connection has
-    nothing to read, so a readable socket (PostgreSQL's goodbye after a restart, or end of
-    file) means the server is gone. None: it looks alive."""
+def why_dead(conn: ReadConnection) -> str | None:
+    """Why an idle connection is dead, if it is, without a round trip: closed or broken, or
+    its socket readable (an idle connection has nothing to read: PostgreSQL's goodbye after a
+    restart, or end of file). None: it looks alive. Both pools check their connections so."""
+    if conn.closed or conn.broken:
+        return "connection closed"
     try:
         poller = select.poll()
-        poller.register(pgconn.socket, select.POLLIN)
+        poller.register(conn.pgconn.socket, select.POLLIN)
         events = poller.poll(0)
     except (OSError, ValueError, psycopg.OperationalError):  # no socket any more
         return "connection socket unusable"
     return "server closed the connection (restart?)" if events else None
-
-
-def hung_up(conn: ReadConnection) -> bool:
-    """Whether a pooled connection is dead (closed, broken, or its server said goodbye)."""
-    return conn.closed or conn.broken or server_hung_up(conn.pgconn) is not None
 
 
 class ReadPool:
@@ -222,7 +220,7 @@ class ReadPool:
         four... after each failure, which after a restart held searches for seconds."""
         for _ in range(self.size):
             conn = await self.pool.getconn()
-            if not hung_up(conn):
+            if why_dead(conn) is None:
                 return conn
             await conn.close()
             await self.pool.putconn(conn)
