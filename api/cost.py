@@ -10,8 +10,6 @@ trilateration. Partners can compute the same number by hand: docs/limits.md.
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +38,8 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
+
+from api.document_cache import PerDocument
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -219,21 +219,12 @@ def walk(
 class Measures:
     """Measures kept per (schema, document identity, operation), by the values of the variables
     they read: a document asked again (the parser cache hands back the same `DocumentNode`)
-    with the same page sizes is not walked again. An entry refers to its document weakly (the
-    parser cache decides how long documents live) and is found again only while that very
-    document is alive; at most `maxsize` entries, least recently used dropped."""
+    with the same page sizes is not walked again (`api.document_cache`: found only while that
+    very document is alive; at most `maxsize` documents, least recently used dropped)."""
 
     def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self.entries: OrderedDict[
-            tuple[int, int, str | None, int],
-            tuple[
-                weakref.ref[DocumentNode],
-                frozenset[str],
-                dict[tuple[object, ...], QueryCost],
-                weakref.ref[GraphQLSchema],
-            ],
-        ] = OrderedDict()
+        self.documents: PerDocument[tuple[frozenset[str], dict[tuple[object, ...], QueryCost]]]
+        self.documents = PerDocument(maxsize)
 
     def measure(
         self,
@@ -243,22 +234,18 @@ class Measures:
         variables: Mapping[str, Any] | None,
         proximity_cost: int,
     ) -> QueryCost:
-        key = (id(schema), id(document), operation_name, proximity_cost)
-        entry = self.entries.get(key)
+        key = (operation_name, proximity_cost)
         given = variables or {}
-        if entry is not None and entry[0]() is document and entry[3]() is schema:
-            self.entries.move_to_end(key)
-            found = entry[2].get(cache_key(given, entry[1]))
+        entry = self.documents.get(schema, document, key)
+        if entry is not None:
+            found = entry[1].get(cache_key(given, entry[0]))
             if found is not None:
                 return found
         cost, names = walk(schema, document, operation_name, variables, proximity_cost)
-        if entry is None or entry[0]() is not document or entry[3]() is not schema:
-            entry = (weakref.ref(document), names, {}, weakref.ref(schema))
-            self.entries[key] = entry
-            if len(self.entries) > self.maxsize:
-                self.entries.popitem(last=False)
-        if len(entry[2]) < MAX_VARIANTS:
-            entry[2][cache_key(given, names)] = cost
+        if entry is None:
+            entry = self.documents.put(schema, document, key, (names, {}))
+        if len(entry[1]) < MAX_VARIANTS:
+            entry[1][cache_key(given, names)] = cost
         return cost
 
 

@@ -6,8 +6,6 @@ order: depth, alias and cost limits, rate limits, introspection policy, deadline
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -18,6 +16,7 @@ from strawberry.schema.schema import validate_document
 
 from api.cost import OperationLimits
 from api.deadline import OperationDeadline
+from api.document_cache import PerDocument
 from api.introspection import IntrospectionPolicy
 from api.ratelimit import RateLimitGuard, RateLimits
 from api.settings import Settings
@@ -64,8 +63,7 @@ class DocumentValidationCache(SchemaExtension):
     Strawberry's `ValidationCache` is an `lru_cache` on (schema, document, rules): looking it up
     hashes the document, and a graphql-core AST hashes every node of it on every call (a tenth
     of a millisecond for a page query). The parser cache hands back the very same
-    `DocumentNode` for the same text, so its identity is key enough; the entry holds the
-    document, so an id is never reused while its entry lives.
+    `DocumentNode` for the same text, so its identity is key enough (`api.document_cache`).
     """
 
     def __init__(self, results: ValidationResults) -> None:
@@ -82,27 +80,19 @@ class DocumentValidationCache(SchemaExtension):
 
 
 class ValidationResults:
-    """At most `maxsize` documents' validation errors (least recently used dropped first)."""
+    """At most `maxsize` documents' validation errors (least recently used dropped first), per
+    schema and set of rules (the introspection policy adds one for some callers)."""
 
     def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self.entries: OrderedDict[
-            tuple[int, int, tuple[int, ...]],
-            tuple[weakref.ref[GraphQLSchema], DocumentNode, list[GraphQLError]],
-        ] = OrderedDict()
+        self.documents: PerDocument[list[GraphQLError]] = PerDocument(maxsize)
 
     def validate(
         self, schema: GraphQLSchema, document: DocumentNode, rules: Sequence[Any]
     ) -> list[GraphQLError]:
-        key = (id(schema), id(document), tuple(map(id, rules)))
-        entry = self.entries.get(key)
-        # The schema is checked too: tests build schemas by the dozen, and a new one may be
-        # given a freed one's id.
-        if entry is not None and entry[1] is document and entry[0]() is schema:
-            self.entries.move_to_end(key)
-            return entry[2]
-        errors = validate_document(schema, document, tuple(rules))
-        self.entries[key] = (weakref.ref(schema), document, errors)
-        if len(self.entries) > self.maxsize:
-            self.entries.popitem(last=False)
-        return errors
+        key = tuple(map(id, rules))
+        found = self.documents.get(schema, document, key)
+        if found is not None:
+            return found
+        return self.documents.put(
+            schema, document, key, validate_document(schema, document, tuple(rules))
+        )

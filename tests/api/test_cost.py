@@ -120,7 +120,7 @@ def test_measures_are_kept_per_document_and_page_size() -> None:
     assert walked.call_count == 3
     for other in ("{ __typename }", "{ me { id } }"):  # beyond maxsize: the oldest goes
         measures.measure(SCHEMA, parse(other), None, None, 50)
-    assert len(measures.entries) == 2
+    assert len(measures.documents.entries) == 2
 
 
 def test_measures_hold_no_client_string_and_no_document() -> None:
@@ -134,8 +134,8 @@ def test_measures_hold_no_client_string_and_no_document() -> None:
         three = measures.measure(SCHEMA, document, None, {"n": None}, 50)
     assert one == two == three
     assert walked.call_count == 1
-    [entry] = measures.entries.values()
-    assert list(entry[2]) == [(None,)]
+    [(_, document_ref, (_, variants))] = measures.documents.entries.values()
+    assert list(variants) == [(None,)]
     del document, walked  # the mock keeps its calls' arguments
     gc.collect()
-    assert entry[0]() is None
+    assert document_ref() is None
