@@ -40,7 +40,9 @@ from api.pubsub import Broadcaster
 from api.runtime import libpq_url
 from api.schema import build_schema
 from api.settings import Settings
+from api.static import web_routes
 from api.transport import GraphQLOverHTTP
+from api.web_session import WebSessionMiddleware, session_routes
 from db.engine import create_engine
 from db.migrate import head_revision
 from db.passwords import PasswordHashing
@@ -106,6 +108,9 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
         token = bearer_token({"authorization": raw}) if isinstance(raw, str) else None
+        if token is None and context.websocket is not None:
+            # The handshake's header: the web client's session cookie (api.web_session).
+            token = bearer_token(context.websocket.headers)
         raw_key = params.get("apiKey")
         key = api_key({"x-api-key": raw_key}) if isinstance(raw_key, str) else None
         context.viewer = await viewer_for(self.reader, token, key)
@@ -228,9 +233,12 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            *session_routes(),
+            *web_routes(),  # last: its fallback serves the web client for every other path
         ],
         middleware=[
             Middleware(RequestLogMiddleware, metrics=metrics),
+            Middleware(WebSessionMiddleware, allowed_origins=settings.cors_origins),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
