@@ -4,13 +4,17 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# The locked runtime first (its own layer, rebuilt only when the lock changes), every file checked
+# against its hash; then the project alone, built with the locked setuptools.
+COPY requirements/runtime.txt ./requirements/
+RUN pip install --no-cache-dir --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY db ./db
 COPY geo ./geo
 COPY seeds ./seeds
 COPY bench ./bench
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 voisinage
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . && useradd --system --uid 10001 voisinage
 USER voisinage
 
 ENV HOST=0.0.0.0 PORT=8000

@@ -4,19 +4,50 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# The lock (pip-compile --generate-hashes, README "Tests and benchmarks"): runtime.txt for the
+# image, dev.txt (runtime + dev tools, same versions) for this virtualenv.
+LOCKS := requirements/runtime.txt requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCKS) 2>/dev/null | cksum | cut -d' ' -f1)
+# Locks are resolved against PyPI alone, whatever mirror or wheel directory this machine's pip
+# is configured with, so that their hashes hold everywhere (the Docker build included).
+LOCK_INDEX ?= https://pypi.org/simple
+PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links --index-url $(LOCK_INDEX)
 
-.PHONY: run test check lint typecheck pytest schema bootstrap clean bench bench-deps
+.PHONY: run test check lint typecheck pytest schema bootstrap clean bench bench-deps lock upgrade
 
 bootstrap: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/bootstrap-system.sh
+# Installs exactly the lock (every file checked against its hash), then the project itself without
+# dependencies; `pip check` and tests/test_lock.py then fail loudly when pyproject.toml asks for
+# something the lock lacks or pins otherwise (run `make lock`), rather than letting it drift.
+$(STAMP): pyproject.toml $(LOCKS) scripts/bootstrap-system.sh
 	@scripts/bootstrap-system.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@$(PIP) install -q --require-hashes -r requirements/dev.txt
+	@$(PIP) install -q --no-deps --no-build-isolation -e .
+	@$(PIP) check >/dev/null || { $(PIP) check; echo "bootstrap: pyproject.toml and requirements/ disagree: run make lock" >&2; exit 1; }
+	@$(BIN)/python -m tests.test_lock
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# Recompiles the lock after a change to pyproject.toml's dependencies, keeping every other pin.
+lock: $(BIN)/pip-compile
+	$(PIP_COMPILE) $(LOCK_FLAGS) --build-deps-for wheel -o requirements/runtime.txt pyproject.toml
+	$(PIP_COMPILE) $(LOCK_FLAGS) --build-deps-for editable --extra dev -c requirements/runtime.txt \
+		-o requirements/dev.txt pyproject.toml
+
+# Every dependency to its newest release pyproject.toml allows, then every check on the result.
+upgrade: $(BIN)/pip-compile
+	$(MAKE) lock LOCK_FLAGS=--upgrade
+	$(MAKE) test
+
+# pip-tools as locked, for a clone whose lock is too stale to bootstrap.
+$(BIN)/pip-compile:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install -q "$$(grep -o '^pip-tools==[^ ]*' requirements/dev.txt || echo pip-tools)"
 
 run: bootstrap
 	$(BIN)/python -m api serve

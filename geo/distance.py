@@ -11,10 +11,15 @@ _COARSE_FROM_M = 2_000
 
 
 def great_circle_m(a: LngLat, b: LngLat) -> float:
-    """Shortest distance in metres over the WGS84 ellipsoid (geodesic, via pyproj).
+    """Shortest distance in metres over the WGS84 ellipsoid (geodesic, via pyproj), despite the
+    name: not a great circle on a sphere.
 
-    Matches PostGIS `ST_Distance(geography, geography)` to the millimetre, unlike
-    `shapely.distance` on lng/lat, which returns meaningless degrees.
+    It matches PostGIS `ST_Distance(geography, geography)` with its default `use_spheroid`, not
+    what the searches measure: they order by `<->` and filter by `ST_DWithin(..., false)` on
+    `geography`, both on PostGIS's sphere of mean radius 6,371,008.8 m. The two disagree by up to
+    ~0.6 % (around Chavenay, 1 km east-west is 998.1 m here and 995.1 m on the sphere), so a
+    point a search finds just inside a radius may be just outside it by this measure. Unlike
+    `shapely.distance` on lng/lat, both are metres, not degrees.
     """
     _azimuth_ab, _azimuth_ba, distance_m = WGS84.inv(a.lng, a.lat, b.lng, b.lat)
     return float(distance_m)

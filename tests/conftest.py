@@ -3,13 +3,18 @@
 The session gets a fresh, uniquely named database (so concurrent or leftover runs never
 collide), migrated to head and dropped at the end. Tests that touch data use `clean_db`, which
 empties every table after the test, so tests never see each other's rows.
+
+A run leaves nothing behind: the hooks at the end stop any process a test started and remove its
+temporary files, and fail the run when there were any (tests/leftovers.py).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,6 +28,40 @@ from db.embedded import EmbeddedPostgres
 from db.engine import create_engine
 from db.migrate import upgrade
 from db.models import Base
+from tests import leftovers
+from tests.servers import server_groups
+
+LEFTOVERS = pytest.StashKey[leftovers.Run]()
+shared_clusters: list[Path] = []
+"""Data directories of the project's cluster as this run found it: not a leftover (see
+`server_url`: it stays up for other clients, and its data is kept)."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[LEFTOVERS] = leftovers.begin()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After every fixture's teardown: stop and remove what the tests left, and fail if any."""
+    run = session.config.stash.get(LEFTOVERS, None)
+    if run is None:
+        return
+    problems = leftovers.finish(run, server_groups=server_groups, keep=shared_clusters)
+    if not problems:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    heading = "the run left these behind (now stopped and removed): fix the test that made them"
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.section("leftovers", sep="=", red=True, bold=True)
+        reporter.write_line(heading)
+        for problem in problems:
+            reporter.write_line(f"  {problem}")
+    else:
+        print(heading, *problems, sep="\n  ", file=sys.stderr)
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +73,7 @@ def server_url() -> Iterator[str]:
         return
     cluster = EmbeddedPostgres(data_dir=PROJECT_ROOT / ".data" / "postgres")
     cluster.start()
+    shared_clusters.append(cluster.resolved_data_dir)
     try:
         yield cluster.url("postgres")
     finally:
@@ -73,10 +113,14 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    # Cheap Argon2 parameters: the suite signs up hundreds of accounts.
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # Cheap Argon2 parameters: the suite signs up hundreds of accounts; their e-mails go to a
+    # temporary outbox, not the developer's (.data/outbox).
     return Settings(
-        database_url=database_url, data_dir=PROJECT_ROOT / ".data", password_hashing="fast"
+        database_url=database_url,
+        data_dir=PROJECT_ROOT / ".data",
+        password_hashing="fast",
+        mail_outbox=tmp_path_factory.mktemp("outbox"),
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +36,11 @@ SETTINGS_VARIABLES = (
     "VOISINAGE_DATA_DIR",
     "PASSWORD_HASHING",
 )
+GROUP_EXIT_TIMEOUT_S = 10.0
+
+server_groups: set[int] = set()
+"""Process groups of every server started in this run, for the end-of-run leftover check
+(tests/leftovers.py): a worker whose parent died is no longer a descendant of pytest."""
 
 
 @dataclass
@@ -78,10 +84,15 @@ def wait_until_healthy(server: Server) -> None:
 
 @contextlib.contextmanager
 def running_server(database_url: str, log: Path, **settings: str) -> Iterator[Server]:
-    """A server process on `database_url`, killed on exit whatever happens."""
+    """A server process on `database_url`, killed on exit whatever happens, with its workers.
+
+    It leads a process group of its own: with WORKERS=2 uvicorn's worker processes outlive
+    a parent killed alone, so the whole group is killed. `settings` may override any default
+    here (PASSWORD_HASHING=standard, for one)."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env.update(DATABASE_URL=database_url, HOST="127.0.0.1", PASSWORD_HASHING="fast", **settings)
+    env.update({"DATABASE_URL": database_url, "HOST": "127.0.0.1", "PASSWORD_HASHING": "fast"})
+    env.update(settings)
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "api", "serve", "--port", str(port), "--no-seed"],
@@ -89,15 +100,45 @@ def running_server(database_url: str, log: Path, **settings: str) -> Iterator[Se
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+    server_groups.add(process.pid)
     server = Server(process=process, port=port, log=log)
     try:
         wait_until_healthy(server)
         yield server
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        kill_group(process.pid)
+        process.wait(timeout=GROUP_EXIT_TIMEOUT_S)
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL every process of the group and return once none is left (its ports are free).
+
+    Orphaned workers are reparented and reaped by init; a zombie holds no port, so it counts as
+    gone."""
+    deadline = time.monotonic() + GROUP_EXIT_TIMEOUT_S
+    while True:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        if not group_members(pgid):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes {group_members(pgid)} of group {pgid} survived SIGKILL")
+        time.sleep(0.05)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of the process group `pgid`: a server and its workers."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
 
 
 async def receive_json(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import base64
 import datetime
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -229,19 +230,23 @@ async def test_a_slow_consumer_is_cut_off_with_4008(database_url: str, tmp_path:
 
 @pytest.fixture
 async def private_cluster() -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
-    """A cluster of this test's own, so restarting it disturbs no other test."""
+    """A cluster of this test's own, so restarting it disturbs no other test; stopped and its
+    directory removed whatever happens (a failed start or migration included)."""
     root = Path(tempfile.mkdtemp(prefix="voisinage-restart-"))
     os.chmod(root, 0o755)
     cluster = EmbeddedPostgres(data_dir=root / "postgres")
-    cluster.start()
-    with psycopg.connect(libpq_url(cluster.url()), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE live")
-    url = cluster.url("live")
-    upgrade(url)
     try:
+        cluster.start()
+        with psycopg.connect(libpq_url(cluster.url()), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE live")
+        url = cluster.url("live")
+        upgrade(url)
         yield cluster, url
     finally:
-        cluster.stop()
+        try:
+            cluster.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_a_subscription_survives_a_database_restart(
