@@ -57,7 +57,7 @@ lint: bootstrap
 	$(BIN)/ruff format --check .
 
 typecheck: bootstrap
-	$(BIN)/mypy api db geo seeds bench tests
+	$(BIN)/mypy api db geo seeds bench tests services
 
 pytest: bootstrap
 	$(BIN)/pytest

@@ -24,8 +24,10 @@ from api.guards import (
     operation_guards,
 )
 from api.observability import Metrics, OperationMetrics
+from api.resolvers.account_lifecycle import AccountLifecycleMutation, AccountLifecycleQuery
 from api.resolvers.accounts import AccountMutation, AccountQuery
 from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
+from api.resolvers.feedback import FeedbackMutation, FeedbackQuery
 from api.resolvers.gardens import GardenMutation, GardenQuery
 from api.resolvers.invitations import InvitationMutation, InvitationQuery
 from api.resolvers.items import ItemMutation, ItemQuery
@@ -58,6 +60,8 @@ from api.types.skill import Skill
 @strawberry.type(description="Read the neighbourhood networks and what is shared in them.")
 class Query(
     AccountQuery,
+    AccountLifecycleQuery,
+    FeedbackQuery,
     PartnerQuery,
     NeighbourhoodQuery,
     ItemQuery,
@@ -84,6 +88,8 @@ class Query(
 @strawberry.type(description="Change data. Expected failures come back as error types.")
 class Mutation(
     AccountMutation,
+    AccountLifecycleMutation,
+    FeedbackMutation,
     PartnerMutation,
     NeighbourhoodMutation,
     ItemMutation,

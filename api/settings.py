@@ -233,6 +233,35 @@ class Settings:
             "doc": "events buffered per subscription before a slow consumer is cut off (4008)",
         },
     )
+    smtp_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "SMTP_URL",
+            "doc": "where e-mail is sent: smtp://[user:password@]host:port[?starttls=true], or "
+            "smtps:// for TLS from the start; unset: written to <data dir>/outbox/*.eml and the "
+            "link logged",
+        },
+    )
+    mail_outbox: Path | None = field(
+        default=None,
+        metadata={
+            "env": "MAIL_OUTBOX",
+            "doc": "folder of the .eml files written when SMTP_URL is unset (default: "
+            "<data dir>/outbox)",
+        },
+    )
+    mail_from: str = field(
+        default="Voisinage <ne-pas-repondre@voisinage.local>",
+        metadata={"env": "MAIL_FROM", "doc": "sender of the e-mails (From header)"},
+    )
+    public_url: str = field(
+        default="http://127.0.0.1:8000",
+        metadata={
+            "env": "PUBLIC_URL",
+            "doc": "address of the web client that e-mailed links open (/verifier, "
+            "/reinitialiser: docs/accounts.md)",
+        },
+    )
     password_hashing: str = field(
         default="standard",
         metadata={
@@ -254,6 +283,12 @@ class Settings:
         if self.environment not in ENVIRONMENTS:
             raise SettingsError(
                 f"VOISINAGE_ENV={self.environment!r} must be one of {', '.join(ENVIRONMENTS)}"
+            )
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("SMTP_URL must start with smtp:// or smtps://")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"PUBLIC_URL={self.public_url!r} must start with http:// or https://"
             )
         if self.password_hashing not in ("standard", "fast"):
             raise SettingsError(
@@ -282,9 +317,11 @@ class Settings:
                 continue
             raw = env[name]
             default = spec.default
-            if spec.name == "database_url":
+            if spec.name in {"database_url", "smtp_url"}:
                 values[spec.name] = raw or None
             elif spec.name == "rate_limit_table":
+                values[spec.name] = Path(raw) if raw else None
+            elif spec.name == "mail_outbox":
                 values[spec.name] = Path(raw) if raw else None
             elif isinstance(default, bool):
                 values[spec.name] = _bool(raw, name)

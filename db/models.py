@@ -129,6 +129,8 @@ class Household(Base):
         BigInteger, ForeignKey("accounts.id", ondelete="SET NULL", use_alter=True)
     )
     membership_decline_reason: Mapped[str | None] = mapped_column(Text)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Its last account was deleted: kept as an anonymous tombstone (migration 0014)."""
 
 
 class Account(Base):
@@ -145,6 +147,8 @@ class Account(Base):
         BigInteger, ForeignKey("households.id", ondelete="SET NULL")
     )
     is_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when the owner follows the e-mailed link; an unverified account cannot sign in."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -888,3 +892,72 @@ class PartnerAuthorisation(Base):
     )
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+ACCOUNT_TOKEN_PURPOSES = ("VERIFY_EMAIL", "RESET_PASSWORD")
+
+
+class AccountToken(Base):
+    """A link e-mailed to an account's owner: verify the address, or reset the password.
+
+    Only the SHA-256 of the token is kept; single use (`used_at`) and short-lived (`expires_at`).
+    """
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        CheckConstraint(one_of("purpose", ACCOUNT_TOKEN_PURPOSES), name="purpose"),
+        Index(
+            "ix_account_tokens_account_id_purpose_created_at",
+            "account_id",
+            "purpose",
+            "created_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+FEEDBACK_KINDS = ("BUG", "IDEA", "PRAISE", "COMPLAINT", "QUESTION")
+FEEDBACK_STATES = ("NEW", "IN_PROGRESS", "ANSWERED")
+
+
+class Feedback(Base):
+    """What someone told the team, signed in or not (then with an optional reply address);
+    admins work through it by state and answer by e-mail (the answer is kept here too)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", FEEDBACK_KINDS), name="kind"),
+        CheckConstraint(one_of("state", FEEDBACK_STATES), name="state"),
+        CheckConstraint("char_length(message) BETWEEN 1 AND 5000", name="message_length"),
+        CheckConstraint("char_length(screen) <= 200", name="screen_length"),
+        CheckConstraint("char_length(answer) <= 5000", name="answer_length"),
+        CheckConstraint("char_length(email) <= 254", name="email_length"),
+        Index("ix_feedback_state_created_at_id", "state", "created_at", "id"),
+        Index("ix_feedback_account_id", "account_id"),
+        Index("ix_feedback_answered_by_account_id", "answered_by_account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    screen: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    email: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), server_default=text("'NEW'"))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

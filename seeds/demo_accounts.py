@@ -63,7 +63,11 @@ async def create_demo_accounts(conn: AsyncConnection) -> None:
     password_hash = hash_password(DEMO_PASSWORD)
     for demo in DEMO_ACCOUNTS:
         row = await accounts.create_account(
-            conn, email=demo.email, password_hash=password_hash, display_name=demo.display_name
+            conn,
+            email=demo.email,
+            password_hash=password_hash,
+            display_name=demo.display_name,
+            verified=True,
         )
         if row is None:
             continue

@@ -1,4 +1,5 @@
-"""The layering `api → db → geo`, and "only api/settings.py reads the environment", as tests.
+"""The layering `api → services → db → geo`, and "only api/settings.py reads the environment",
+as tests.
 
 Both rules are checked on the syntax tree of every module (imports inside functions and
 `TYPE_CHECKING` blocks included), so they hold before any code path is exercised.
@@ -15,9 +16,10 @@ import pytest
 
 from api.settings import PROJECT_ROOT
 
-LAYERS = ("geo", "db", "api")
+LAYERS = ("geo", "db", "services", "api")
 GEO_THIRD_PARTY = frozenset({"shapely", "h3", "pyproj"})
-DB_FORBIDDEN = frozenset({"api", "strawberry", "starlette", "graphql"})
+DB_FORBIDDEN = frozenset({"api", "services", "strawberry", "starlette", "graphql"})
+SERVICES_FORBIDDEN = frozenset({"api", "strawberry", "starlette", "graphql"})
 ENV_READER = "api/settings.py"
 ENV_WRITER = "api/cli.py"  # sets DATABASE_URL for the uvicorn workers it spawns
 
@@ -75,6 +77,10 @@ def geo_violations(module: Module) -> list[str]:
 
 def db_violations(module: Module) -> list[str]:
     return sorted(name for name in imported_names(module) if top_level(name) in DB_FORBIDDEN)
+
+
+def services_violations(module: Module) -> list[str]:
+    return sorted(name for name in imported_names(module) if top_level(name) in SERVICES_FORBIDDEN)
 
 
 def environment_accesses(tree: ast.Module) -> list[tuple[int, str]]:
@@ -145,10 +151,16 @@ def test_geo_imports_only_stdlib_shapely_h3_and_pyproj() -> None:
     assert violations == {}, f"geo/ must stay pure (no I/O, no web, no SQL): {violations}"
 
 
-def test_db_never_imports_api_or_graphql_libraries() -> None:
+def test_db_never_imports_services_api_or_graphql_libraries() -> None:
     violations = {m.relative: v for m in modules("db") if (v := db_violations(m))}
 
-    assert violations == {}, f"db/ must not reach up into the API layer: {violations}"
+    assert violations == {}, f"db/ must not reach up into services or the API: {violations}"
+
+
+def test_services_never_import_api_or_web_libraries() -> None:
+    violations = {m.relative: v for m in modules("services") if (v := services_violations(m))}
+
+    assert violations == {}, f"services/ must not reach up into the API layer: {violations}"
 
 
 def test_environment_checker_tells_writes_from_reads() -> None:

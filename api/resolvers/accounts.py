@@ -11,16 +11,22 @@ import strawberry
 from api.auth import new_token
 from api.context import Context
 from api.errors import ErrorCode, UnauthenticatedError, UserError, ValidationError, unauthenticated
-from api.resolvers.invitation_codes import reserve_on_sign_up
+from api.mailer import charge_mail, mailer_for
+from api.resolvers.invitation_codes import normalise_code, refusal
 from api.types.account import Account, AuthSuccess
+from api.types.account_lifecycle import SignUpSuccess
 from api.validation import clean_text
 from db.queries import accounts
+from services import accounts as account_services
 
 Info = strawberry.Info[Context, None]
 TOKEN_LIFETIME = timedelta(days=30)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
+WRONG_CREDENTIALS = (
+    "Wrong e-mail or password, or an address not confirmed yet (follow the link we e-mailed)."
+)
 
 
 def clean_email(value: str) -> str:
@@ -55,13 +61,15 @@ class SignUpInput:
     )
 
 
-@strawberry.type(description="Wrong e-mail or password (we do not say which).")
+@strawberry.type(
+    description="Wrong e-mail or password, or an address not confirmed yet (we do not say which)."
+)
 class InvalidCredentialsError:
     code: ErrorCode
     message: str
 
 
-SignUpResult = Annotated[AuthSuccess | ValidationError, strawberry.union("SignUpResult")]
+SignUpResult = Annotated[SignUpSuccess | ValidationError, strawberry.union("SignUpResult")]
 LogInResult = Annotated[
     AuthSuccess | InvalidCredentialsError | ValidationError, strawberry.union("LogInResult")
 ]
@@ -89,7 +97,11 @@ class AccountQuery:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Create an account and sign in.")
+    @strawberry.mutation(
+        description="Create an account and e-mail a link to confirm the address; sign in "
+        "(logIn) once it is followed (verifyEmail). The answer is the same whether or not the "
+        "address already has an account: its owner is told by e-mail instead."
+    )
     async def sign_up(self, info: Info, input: SignUpInput) -> SignUpResult:
         try:
             email = clean_email(input.email)
@@ -101,40 +113,36 @@ class AccountMutation:
                 message=error.message,
                 field=error.extensions.get("argument"),
             )
+        await charge_mail(info.context)
         password_hash = info.context.passwords.hash(password)
-        token = new_token()
-        async with info.context.engine.begin() as conn:
-            row = await accounts.create_account(
-                conn, email=email, password_hash=password_hash, display_name=name
-            )
-            if row is None:
-                return ValidationError(
-                    code=ErrorCode.EMAIL_TAKEN,
-                    message="An account already uses this e-mail: log in instead.",
-                    field="email",
-                )
-            if input.invitation_code is not None:
-                refused = await reserve_on_sign_up(
-                    conn, account_id=row.id, code=input.invitation_code
-                )
-                if refused is not None:
-                    await conn.rollback()
-                    return refused
-            expires_at = await accounts.issue_token(conn, row.id, token, lifetime=TOKEN_LIFETIME)
-        return AuthSuccess(token=token, expires_at=expires_at, account=Account.from_row(row))
+        code = input.invitation_code
+        refused = await account_services.sign_up(
+            info.context.engine,
+            mailer_for(info.context),
+            email=email,
+            password_hash=password_hash,
+            display_name=name,
+            invitation_code=normalise_code(code) if code is not None else None,
+        )
+        if refused is not None:
+            return refusal(refused.problem)
+        return SignUpSuccess(email=email)
 
     @strawberry.mutation(description="Sign in with e-mail and password; returns a bearer token.")
     async def log_in(self, info: Info, email: str, password: str) -> LogInResult:
         if len(password) > MAX_PASSWORD or len(email) > 254:
             return InvalidCredentialsError(
-                code=ErrorCode.INVALID_CREDENTIALS, message="Wrong e-mail or password."
+                code=ErrorCode.INVALID_CREDENTIALS, message=WRONG_CREDENTIALS
             )
         async with info.context.engine.begin() as conn:
             row = await accounts.account_by_email(conn, email.strip().lower())
             passwords = info.context.passwords
-            if not passwords.verify(row.password_hash if row else None, password) or row is None:
+            # An unconfirmed address gets the same answer as a wrong password: else signing up
+            # with someone's address, then logging in, would tell whether they have an account.
+            verified = passwords.verify(row.password_hash if row else None, password)
+            if not verified or row is None or row.email_verified_at is None:
                 return InvalidCredentialsError(
-                    code=ErrorCode.INVALID_CREDENTIALS, message="Wrong e-mail or password."
+                    code=ErrorCode.INVALID_CREDENTIALS, message=WRONG_CREDENTIALS
                 )
             if passwords.needs_rehash(row.password_hash):
                 await accounts.update_password_hash(conn, row.id, passwords.hash(password))

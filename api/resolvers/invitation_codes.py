@@ -1,4 +1,5 @@
-"""Invitation codes: made, cleaned, reserved at sign-up and redeemed at registration.
+"""Invitation codes: made, cleaned, reserved at sign-up (services.accounts) and redeemed at
+registration.
 
 A code is 80 random bits in Crockford-free base32, shown as `XXXX-XXXX-XXXX-XXXX` so it can be
 read out over the phone; case, spaces and dashes do not matter. Only its SHA-256 is stored.
@@ -40,18 +41,6 @@ def normalise_code(code: str) -> str:
 def refusal(problem: str) -> ValidationError:
     code, message = PROBLEMS[problem]
     return ValidationError(code=code, message=message, field="invitationCode")
-
-
-async def reserve_on_sign_up(
-    conn: AsyncConnection, *, account_id: int, code: str
-) -> ValidationError | None:
-    """Tie a valid invitation to the new account, to be redeemed when it registers its home."""
-    row = await invitations.invitation_for_code(conn, normalise_code(code))
-    problem = invitations.invitation_problem(row, account_id)
-    if problem is not None or row is None:
-        return refusal(problem or "UNKNOWN")
-    await invitations.reserve_invitation(conn, row.id, account_id)
-    return None
 
 
 async def redeem_on_registration(

@@ -22,6 +22,8 @@ class AccountRow:
     password_hash: str
     household_id: int | None
     is_admin: bool
+    email_verified_at: datetime | None = None
+    """None until the owner follows the e-mailed link; such an account cannot sign in."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,16 +50,28 @@ ACCOUNT_COLUMNS = (
     Account.password_hash,
     Account.household_id,
     Account.is_admin,
+    Account.email_verified_at,
 )
 
 
 async def create_account(
-    conn: AsyncConnection, *, email: str, password_hash: str, display_name: str
+    conn: AsyncConnection,
+    *,
+    email: str,
+    password_hash: str,
+    display_name: str,
+    verified: bool = False,
 ) -> AccountRow | None:
-    """None when the e-mail is taken (the unique constraint decides, race-free)."""
+    """None when the e-mail is taken (the unique constraint decides, race-free). `verified`:
+    only for accounts made by seeds and tools, whose address nobody has to prove."""
     result = await conn.execute(
         pg_insert(Account)
-        .values(email=email, password_hash=password_hash, display_name=display_name)
+        .values(
+            email=email,
+            password_hash=password_hash,
+            display_name=display_name,
+            email_verified_at=func.now() if verified else None,
+        )
         .on_conflict_do_nothing(index_elements=["email"])
         .returning(*ACCOUNT_COLUMNS)
     )

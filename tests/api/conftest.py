@@ -18,10 +18,26 @@ from api.settings import Settings
 SIGN_UP = """
 mutation SignUp($email: String!, $name: String!) {
   signUp(input: {email: $email, password: "correct horse battery", displayName: $name}) {
-    ... on AuthSuccess { token }
+    __typename
   }
 }
 """
+LOG_IN = """
+mutation LogIn($email: String!) {
+  logIn(email: $email, password: "correct horse battery") { ... on AuthSuccess { token } }
+}
+"""
+CONFIRM = text("UPDATE accounts SET email_verified_at = now() WHERE email = :email")
+
+
+async def confirm_email(http: httpx.AsyncClient, email: str) -> None:
+    """What following the e-mailed link does (tests/api/test_account_lifecycle.py follows real
+    links), straight in the database of the app behind `http`."""
+    transport = http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app: Any = transport.app
+    async with app.state.engine.begin() as conn:
+        await conn.execute(CONFIRM, {"email": email})
 
 
 class GraphQLClient:
@@ -36,10 +52,13 @@ class GraphQLClient:
         return GraphQLClient(self.http, token)
 
     async def sign_up(self, email: str | None = None, name: str = "Voisin") -> GraphQLClient:
-        """A new account, and a client signed in as it."""
+        """A new account with a confirmed address, and a client signed in as it."""
         email = email or f"{uuid.uuid4().hex[:12]}@example.org"
         data = await self.data(SIGN_UP, {"email": email, "name": name})
-        return self.signed_in(data["signUp"]["token"])
+        assert data["signUp"]["__typename"] == "SignUpSuccess", data
+        await confirm_email(self.http, email.strip().lower())
+        signed_in = await self.data(LOG_IN, {"email": email})
+        return self.signed_in(signed_in["logIn"]["token"])
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         response = await self.http.post(
