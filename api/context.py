@@ -10,7 +10,7 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.dataloader import DataLoader
@@ -33,6 +33,9 @@ from db.reads import ReadPool
 from db.rows import CommentRow, HouseholdRow, NeighbourhoodRow, PostAuthorRow, PostRow
 
 K = TypeVar("K")
+if TYPE_CHECKING:
+    from api.live_access import LiveAccess
+
 V = TypeVar("V")
 
 
@@ -168,6 +171,8 @@ class Context:
     websocket: Any = None
     """The WebSocket of a subscription's connection, to close it (slow consumer)."""
     passwords: PasswordHashing = field(default_factory=PasswordHashing)
+    live_access: LiveAccess | None = None
+    """A WebSocket connection's credential, kept checked while it is open (`api.live_access`)."""
     """The app's Argon2 hasher (parameters from Settings.password_hashing)."""
     read_engine: AsyncEngine | None = None
     """The app's autocommit view of the pool (see `reader`), built once and passed in."""

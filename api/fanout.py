@@ -8,15 +8,18 @@ How: subscribers whose payload for an event would be byte-identical form a group
 - the document (query text and operation name: the selection set and its aliases),
 - the values of the variables that shape that selection set (directives and arguments inside it;
   not those of the root field's own arguments, which only choose the root value),
-- the root value itself, given by the resolver as a key (the post's id and the subscriber's
-  rounded distance: the only parts of a `LivePost` that differ between subscribers).
+- the root value itself, given by the resolver as a key (the post's id, the subscriber's
+  rounded distance, and whether it may read the post in full: the only parts of a `LivePost`
+  that differ between subscribers).
 The first subscriber of a group to handle an event executes the selection set with graphql-core
 and encodes `{"data": ...}` once; the encoding is cached on the event's `Delivery`, and every
 subscriber of the group splices it into its own `{"id": ..., "type": "next", "payload": ...}`
 envelope, which is the exact text Strawberry's handler would have sent.
 
-Authorization is untouched: it is decided when the subscription starts (its resolver), and the
-event filter still runs per subscriber before anything is shared. Anything that cannot be shared
+Authorization is untouched: the resolver decides, per subscriber and per event, whether it may
+send the event and how much of it the viewer may read (the whole post, or what postsNear shows);
+that decision is part of the root key, so a stranger never shares a member's rendering.
+Anything that cannot be shared
 (an execution with errors, or a resolver outside the WebSocket handler) returns False and the
 resolver falls back to yielding, i.e. to Strawberry's per-subscriber path.
 """
@@ -52,6 +55,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from api.context import Context
+from api.live_access import registry_of
 from api.pubsub import Delivery
 
 CURRENT_OPERATION: contextvars.ContextVar[Operation[Context, None] | None] = contextvars.ContextVar(
@@ -69,7 +73,9 @@ ENVELOPE_END = "}"
 
 
 class LiveTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's graphql-transport-ws handler, telling each operation's resolver who it is.
+    """Strawberry's graphql-transport-ws handler, telling each operation's resolver who it is,
+    and registering each authenticated connection with `api.live_access` (so that a revoked
+    credential closes it) for as long as it is open.
 
     Everything else (init timeout, per-connection limit, ping/pong, complete) is Strawberry's.
     """
@@ -80,10 +86,20 @@ class LiveTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         instead of escaping as an error in the ASGI application."""
         try:
             await super().handle_connection_init(message)
+            if self.connection_acknowledged and self.context.broadcaster is not None:
+                # From now on a revoked credential or a lost right closes it (4403).
+                registry = registry_of(self.context.broadcaster)
+                self.context.live_access = await registry.admit(self.context)
         except (SQLAlchemyError, OSError):
             log.warning("could not authenticate a WebSocket: database unavailable")
             with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client has gone
                 await self.websocket.close(code=TRY_AGAIN_LATER, reason=BUSY_REASON)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        access = self.context.live_access
+        if access is not None:
+            access.release()
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # The task runs in its own copy of the context: this is seen only by this operation.

@@ -12,6 +12,10 @@ missed from its last cursor, so nothing is lost across the outage.
 Each subscriber has a bounded queue: a consumer too slow to keep up is flagged `overflowed` and cut
 off by its subscription (a clear close code), instead of letting memory grow without bound.
 
+`access_changed` events (a token revoked, a membership lost...: `api.live_access`) are not
+dispatched to subscribers: they mark the connections they concern for a check before anything
+more is delivered to them.
+
 Every subscriber an event reaches gets the SAME `Delivery`, whose `frames` cache lets the first
 subscriber of a group render the event once for all the others (see `api.fanout`): with 1,000
 subscribers on one neighbourhood, the selection set runs once per event, not 1,000 times.
@@ -25,7 +29,7 @@ import json
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -49,6 +53,19 @@ class Delivery:
     event: Event
     frames: dict[Hashable, str | None] = field(default_factory=dict)
 
+
+class AccessWatch(Protocol):
+    """Who learns that rights changed (`api.live_access.AccessRegistry`)."""
+
+    def invalidate(self, event: Event) -> None:
+        """An `access_changed` event: check the connections it concerns before any later event."""
+
+    def invalidate_all(self) -> None:
+        """Events may have been missed (the listener was away): check every connection."""
+
+
+ACCESS_CHANGED = "access_changed"
+"""Sent by database triggers (migration 0015) when a credential or a right changes."""
 
 RESYNC = Delivery({"type": "__resync__"})
 """Read again from your cursor: the listener reconnected, or your queue overflowed."""
@@ -99,6 +116,8 @@ class Broadcaster:
         self.subscribers: set[Subscriber] = set()
         self.listening = asyncio.Event()
         self.reconnects = 0
+        self.access: AccessWatch | None = None
+        """Set by the first authenticated WebSocket (`api.live_access.registry_of`)."""
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -146,6 +165,8 @@ class Broadcaster:
                         self.reconnects += 1
                         log.info("listener reconnected; subscribers resync from their cursors")
                         self.resync_all()
+                        if self.access is not None:
+                            self.access.invalidate_all()
                     first = False
                     backoff = 0.1
                     async for notification in conn.notifies():
@@ -164,5 +185,12 @@ class Broadcaster:
         except json.JSONDecodeError:
             log.warning("ignored a malformed event payload")
             return
-        if isinstance(event, dict):
-            self.dispatch(event)
+        if not isinstance(event, dict):
+            return
+        if event.get("type") == ACCESS_CHANGED:
+            # Synchronously, before any later event is dispatched: the channel keeps commit
+            # order, so a post written after a revocation finds the connection already stale.
+            if self.access is not None:
+                self.access.invalidate(event)
+            return
+        self.dispatch(event)

@@ -1,5 +1,11 @@
 """`postCreated`: new posts, live, across processes, with catch-up from a cursor.
 
+Live = query: each event is checked at delivery time against the connection's viewer as it is
+then (`api.live_access` keeps it current; a credential or right withdrawn closes the socket with
+4403), and shows what that viewer could read by query: the whole post for a neighbourhood whose
+feed it may read, otherwise what `postsNear` shows. Catch-ups follow the same rules, start only
+from cursors the server signed (`api.live_cursor`) and are bounded (24 h, 100 posts).
+
 Seam without gap or duplicate: the subscriber registers with the broadcaster BEFORE reading the
 catch-up, then sends the caught-up posts, then the live ones, skipping ids already sent. After a
 listener reconnect (database restart) or on demand, it catches up again from its last cursor.
@@ -13,6 +19,7 @@ take Strawberry's ordinary per-subscriber path (`yield`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncGenerator, Callable, Hashable
 from datetime import datetime
@@ -21,13 +28,15 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from api.context import Context
+from api.context import Context, Viewer
 from api.errors import ErrorCode, UserError
 from api.fanout import shared_frames
 from api.inputs import LocationInput
-from api.pagination import decode_time_cursor
+from api.live_access import Requirement
+from api.live_cursor import LiveCursors, cursor_key
 from api.pubsub import RESYNC, Event
-from api.types.live import LIVE_CURSOR, LivePost, parse_time
+from api.ratelimit import proximity_refusal
+from api.types.live import LivePost, parse_time
 from api.types.notification import Notification
 from api.types.post import PostKind
 from db.queries import live as live_queries
@@ -66,6 +75,10 @@ def resolve_scope(
             )
         return nid, None, None
     assert near is not None
+    if not may_follow_near(viewer):
+        raise UserError(
+            ErrorCode.FORBIDDEN, "This partner key has no READ_PUBLIC scope (docs/partners.md)."
+        )
     floor = info.context.settings.proximity_floor_m
     if radius_meters is None or not floor <= radius_meters <= MAX_RADIUS_M:
         raise UserError(
@@ -74,6 +87,11 @@ def resolve_scope(
             argument="radiusMeters",
         )
     return None, near.to_lnglat(), float(radius_meters)
+
+
+def may_follow_near(viewer: Viewer) -> bool:
+    """Signed-in accounts, and partner keys with READ_PUBLIC (docs/partners.md)."""
+    return viewer.account_id is not None or "READ_PUBLIC" in viewer.partner_scopes
 
 
 def event_filter(
@@ -96,15 +114,65 @@ def event_filter(
 
 
 def distance_to(origin: LngLat, event: Event) -> float:
+    """Metres to the post's public point (`lng`/`lat` of the event: see db.queries.live)."""
     return great_circle_m(origin, LngLat(lng=float(event["lng"]), lat=float(event["lat"])))
+
+
+async def charge_proximity(info: Info, searches: int) -> None:
+    """Following posts near a point, and catching up on them, are proximity searches: charged
+    to the same limit as `postsNear` (api.ratelimit), or refused with RATE_LIMITED."""
+    context = info.context
+    refusal = await proximity_refusal(context.rate_limits, context, searches)
+    if refusal is not None:
+        raise refusal
+
+
+class Gate:
+    """What one subscription may send, checked on every event at delivery time.
+
+    `requirement` is what the subscription needs to keep running (reading its neighbourhood, or
+    READ_PUBLIC for a partner's `near`); `viewer_now` is the connection's viewer as it is now
+    (None once its credential is gone: the socket is being closed with 4403).
+    """
+
+    __slots__ = ("access", "context", "requirement")
+
+    def __init__(self, context: Context, requirement: Requirement) -> None:
+        self.context = context
+        self.access = context.live_access
+        self.requirement = requirement
+
+    async def viewer_now(self) -> Viewer | None:
+        if self.access is None:  # outside the WebSocket handler: as authenticated
+            viewer: Viewer | None = self.context.viewer
+        else:
+            viewer = await self.access.viewer_now()
+        if viewer is None:
+            return None
+        if not self.requirement(viewer):
+            if self.access is not None:
+                await self.access.revoke(
+                    "Forbidden: a right this subscription relied on was withdrawn."
+                )
+            return None
+        return viewer
+
+    def holding(self) -> contextlib.AbstractContextManager[None]:
+        if self.access is None:
+            return contextlib.nullcontext()
+        return self.access.requiring(self.requirement)
 
 
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="New posts, live: in one neighbourhood (members only) or within "
-        "`radiusMeters` of `near` across borders (public fields, approximate distance). Pass the "
-        "last `cursor` you received as `after` to first get, in order, what you missed."
+        description="New posts, live: in one neighbourhood (those who may read its feed) or "
+        "within `radiusMeters` of `near` across borders (signed-in accounts, partner keys with "
+        "READ_PUBLIC). Each post shows what you could read by query at that moment: in full "
+        "for a neighbourhood whose feed you may read, otherwise what `postsNear` shows. Pass "
+        "the last `cursor` you received as `after` to first get, in order, what you missed (at "
+        "most the last 100 posts of the last 24 hours). Closed with 4403 when your credential "
+        "or the right you relied on is withdrawn."
     )
     async def post_created(
         self,
@@ -116,64 +184,84 @@ class Subscription:
         after: str | None = None,
     ) -> AsyncGenerator[LivePost, None]:
         nid, origin, radius_m = resolve_scope(info, neighbourhood_id, near, radius_meters)
-        cursor = decode_time_cursor(after, LIVE_CURSOR) if after else None
+        cursors = LiveCursors(cursor_key(info.context.settings))
+        cursor = cursors.decode(after) if after is not None else None
+        if origin is not None:
+            await charge_proximity(info, 1 if cursor is None else 2)
         kind_names = {kind.name for kind in kinds} if kinds else None
         broadcaster = info.context.broadcaster
         assert broadcaster is not None, "the app wires a broadcaster into every context"
+        if nid is not None:
+            gate = Gate(info.context, lambda viewer: viewer.can_read(nid))
+        else:
+            gate = Gate(info.context, may_follow_near)
         sent = SentIds()
         frames = shared_frames(info)
 
         def distance_of(event: Event) -> int | None:
             return None if origin is None else round_distance_m(distance_to(origin, event))
 
-        async def catch_up(since: tuple[datetime, int]) -> list[Event]:
-            events: list[Event] = []
-            while True:
-                async with info.context.reader.connect() as conn:
-                    page = await live_posts_after(
-                        conn,
-                        after=since,
-                        neighbourhood_id=nid,
-                        origin=origin,
-                        radius_m=radius_m,
-                        kinds=sorted(kind_names) if kind_names else None,
-                    )
-                events.extend(page)
-                if len(page) < 100:
-                    return events
-                since = position(page[-1])
+        def render(event: Event, viewer: Viewer) -> LivePost:
+            return LivePost.from_event(
+                event,
+                cursor=cursors.encode(*position(event)),
+                distance_meters=distance_of(event),
+                full=viewer.can_read(int(event["neighbourhood_id"])),
+            )
 
-        async with broadcaster.subscribe(event_filter(nid, origin, radius_m, kind_names)) as inbox:
-            # Without a cursor, "now" marks where a resync after an outage starts from.
-            last_seen = cursor or (await database_now(info), 0)
-            pending: list[Event] = await catch_up(cursor) if cursor else []
-            while True:
-                for event in pending:
-                    if sent.add(int(event["id"])):
-                        last_seen = max(last_seen, position(event))
-                        yield LivePost.from_event(event, distance_meters=distance_of(event))
-                pending = []
-                delivery = await inbox.get()
-                if delivery is RESYNC:
-                    if inbox.overflowed:
-                        await close_slow_consumer(info)
+        async def catch_up(since: tuple[datetime, int]) -> list[Event]:
+            async with info.context.reader.connect() as conn:
+                return await live_posts_after(
+                    conn,
+                    after=since,
+                    neighbourhood_id=nid,
+                    origin=origin,
+                    radius_m=radius_m,
+                    kinds=sorted(kind_names) if kind_names else None,
+                )
+
+        with gate.holding():
+            async with broadcaster.subscribe(
+                event_filter(nid, origin, radius_m, kind_names)
+            ) as inbox:
+                # Without a cursor, "now" marks where a resync after an outage starts from.
+                last_seen = cursor or (await database_now(info), 0)
+                pending: list[Event] = await catch_up(cursor) if cursor else []
+                while True:
+                    for event in pending:
+                        viewer = await gate.viewer_now()
+                        if viewer is None:
+                            return
+                        if sent.add(int(event["id"])):
+                            last_seen = max(last_seen, position(event))
+                            yield render(event, viewer)
+                    pending = []
+                    delivery = await inbox.get()
+                    if delivery is RESYNC:
+                        if inbox.overflowed:
+                            await close_slow_consumer(info)
+                            return
+                        pending = await catch_up(last_seen)
+                        continue
+                    event = delivery.event
+                    viewer = await gate.viewer_now()
+                    if viewer is None:
                         return
-                    pending = await catch_up(last_seen)
-                    continue
-                event = delivery.event
-                if not sent.add(int(event["id"])):
-                    continue
-                last_seen = max(last_seen, position(event))
-                distance = distance_of(event)
-                root_key: Hashable = (event["id"], distance)
-                build = functools.partial(LivePost.from_event, event, distance_meters=distance)
-                if frames is not None and await frames.send(delivery, root_key, build):
-                    continue
-                yield LivePost.from_event(event, distance_meters=distance)
+                    if not sent.add(int(event["id"])):
+                        continue
+                    last_seen = max(last_seen, position(event))
+                    full = viewer.can_read(int(event["neighbourhood_id"]))
+                    root_key: Hashable = (event["id"], distance_of(event), full)
+                    build = functools.partial(render, event, viewer)
+                    if frames is not None and await frames.send(delivery, root_key, build):
+                        continue
+                    yield render(event, viewer)
 
     @strawberry.subscription(
         description="What concerns your household, live: loan requests on your items, answers "
-        "to your requests, seats booked in your carpools. Not stored: missed while offline."
+        "to your requests, seats booked in your carpools. Not stored: missed while offline. "
+        "Closed with 4403 when your token is revoked or expires, or your account leaves the "
+        "household."
     )
     async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
         household_id = info.context.viewer.household_id
@@ -184,15 +272,19 @@ class Subscription:
             )
         broadcaster = info.context.broadcaster
         assert broadcaster is not None, "the app wires a broadcaster into every context"
-        async with broadcaster.subscribe(notifications_for(household_id)) as inbox:
-            while True:
-                delivery = await inbox.get()
-                if delivery is RESYNC:
-                    if inbox.overflowed:
-                        await close_slow_consumer(info)
+        gate = Gate(info.context, lambda viewer: viewer.household_id == household_id)
+        with gate.holding():
+            async with broadcaster.subscribe(notifications_for(household_id)) as inbox:
+                while True:
+                    delivery = await inbox.get()
+                    if delivery is RESYNC:
+                        if inbox.overflowed:
+                            await close_slow_consumer(info)
+                            return
+                        continue
+                    if await gate.viewer_now() is None:
                         return
-                    continue
-                yield Notification.from_event(delivery.event)
+                    yield Notification.from_event(delivery.event)
 
 
 def notifications_for(household_id: int) -> Callable[[Event], bool]:

@@ -1,4 +1,4 @@
-"""What a live subscriber receives: everything needed to render a new post, in one message."""
+"""What a live subscriber receives: what it may read of a new post, in one message."""
 
 from __future__ import annotations
 
@@ -8,52 +8,83 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from api.pagination import encode_time_cursor
 from api.types.post import PostKind
 
-LIVE_CURSOR = "l"
 
-
-@strawberry.type(description="A neighbourhood, by ID and name (no second query needed).")
+@strawberry.type(description="A neighbourhood, by name, and by ID for those who may read it.")
 class LiveNeighbourhood:
-    id: relay.GlobalID
+    id: relay.GlobalID | None = strawberry.field(
+        description="Its global ID; null unless you may read this neighbourhood's posts."
+    )
     name: str
 
 
-@strawberry.type(description="A post as it is created (or caught up after a reconnect).")
+@strawberry.type(
+    description="A post as it is created (or caught up after a reconnect), showing exactly what "
+    "you could read by query at that moment: everything if you may read its neighbourhood's "
+    "feed (`Neighbourhood.posts`); otherwise what `postsNear` shows (kind, title, neighbourhood "
+    "name, rounded distance) and null everywhere else."
+)
 class LivePost:
-    id: relay.GlobalID = strawberry.field(description="The Post's global ID (for node(id:)).")
+    id: relay.GlobalID | None = strawberry.field(
+        description="The Post's global ID (for node(id:)); null unless you may read its feed."
+    )
     cursor: str = strawberry.field(
-        description="Pass as `after` when resubscribing to get exactly what you missed."
+        description="Pass as `after` when resubscribing to get what you missed (at most the "
+        "last 100 posts of the last 24 hours). Opaque and signed by the server: a cursor it did "
+        "not issue is refused (INVALID_CURSOR)."
     )
     kind: PostKind
     title: str
-    excerpt: str = strawberry.field(description="The first 280 characters of the body.")
-    author_name: str = strawberry.field(description="Display name of the author's household.")
+    excerpt: str | None = strawberry.field(
+        description="The first 280 characters of the body; null unless you may read its feed."
+    )
+    author_name: str | None = strawberry.field(
+        description="Display name of the author's household; null unless you may read its feed."
+    )
     neighbourhood: LiveNeighbourhood
-    created_at: datetime
-    expires_at: datetime | None
+    created_at: datetime | None = strawberry.field(
+        description="When it was posted; null unless you may read its feed."
+    )
+    expires_at: datetime | None = strawberry.field(
+        description="When it leaves the feed, if ever; null too unless you may read its feed."
+    )
     distance_meters: int | None = strawberry.field(
-        description="Approximate distance from your `near` point (rounded as everywhere); "
-        "null for neighbourhood subscriptions."
+        description="Approximate distance from your `near` point to the post's public point "
+        "(rounded as everywhere); null for neighbourhood subscriptions."
     )
 
     @classmethod
-    def from_event(cls, event: dict[str, Any], *, distance_meters: int | None) -> LivePost:
-        created_at = parse_time(event["created_at"])
-        assert created_at is not None
+    def from_event(
+        cls, event: dict[str, Any], *, cursor: str, distance_meters: int | None, full: bool
+    ) -> LivePost:
+        """The post as a reader of its feed sees it (`full`), or as `postsNear` shows it."""
+        name = str(event["neighbourhood_name"])
+        kind = PostKind(event["kind"])
+        if not full:
+            return cls(
+                id=None,
+                cursor=cursor,
+                kind=kind,
+                title=str(event["title"]),
+                excerpt=None,
+                author_name=None,
+                neighbourhood=LiveNeighbourhood(id=None, name=name),
+                created_at=None,
+                expires_at=None,
+                distance_meters=distance_meters,
+            )
         return cls(
             id=relay.GlobalID("Post", str(event["id"])),
-            cursor=encode_time_cursor(LIVE_CURSOR, created_at, int(event["id"])),
-            kind=PostKind(event["kind"]),
+            cursor=cursor,
+            kind=kind,
             title=str(event["title"]),
             excerpt=str(event["excerpt"]),
             author_name=str(event["author_name"]),
             neighbourhood=LiveNeighbourhood(
-                id=relay.GlobalID("Neighbourhood", str(event["neighbourhood_id"])),
-                name=str(event["neighbourhood_name"]),
+                id=relay.GlobalID("Neighbourhood", str(event["neighbourhood_id"])), name=name
             ),
-            created_at=created_at,
+            created_at=parse_time(event["created_at"]),
             expires_at=parse_time(event.get("expires_at")),
             distance_meters=distance_meters,
         )
