@@ -53,7 +53,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     heading = "the run left these behind (now stopped and removed): fix the test that made them"
     if reporter is not None:
-        reporter.ensure_newline()
+        reporter.write_line("")  # the progress line may still be open
         reporter.section("leftovers", sep="=", red=True, bold=True)
         reporter.write_line(heading)
         for problem in problems:

@@ -22,13 +22,14 @@ run, as `make run` keeps it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,7 +187,8 @@ def _remove_cluster_fallbacks(run: Run, kept: set[Path]) -> list[str]:
     """Cluster directories this run created in /var/tmp (db.embedded's fallback) and left.
 
     Another run on the machine may be using one of its own right now: only a directory that
-    is still there, with no server running in it, a moment after ours were stopped counts.
+    is still there a moment after ours were stopped, with no server running in it and nobody
+    holding its lock (db.embedded holds it through initdb and start), counts.
     """
     kept_roots = {path.parent for path in kept}
     new = [path for path in _cluster_fallbacks() - run.var_tmp_before if path not in kept_roots]
@@ -195,10 +197,34 @@ def _remove_cluster_fallbacks(run: Run, kept: set[Path]) -> list[str]:
     time.sleep(SETTLE_S)
     problems = []
     for path in new:
-        if path.exists() and not _running_postmaster(path / "postgres"):
-            problems.append(f"cluster directory left: {path}")
-            shutil.rmtree(path, ignore_errors=True)
+        with _unless_locked(path / "postgres.lock") as free:
+            if free and path.exists() and not _running_postmaster(path / "postgres"):
+                problems.append(f"cluster directory left: {path}")
+                shutil.rmtree(path, ignore_errors=True)
     return problems
+
+
+@contextlib.contextmanager
+def _unless_locked(lock_file: Path) -> Iterator[bool]:
+    """Whether db.embedded's lock on a cluster directory is free; held meanwhile if so."""
+    try:
+        handle = lock_file.open("rb")
+    except FileNotFoundError:
+        yield True
+        return
+    except OSError:
+        yield False
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _cluster_fallbacks() -> set[Path]:
