@@ -170,9 +170,9 @@ class Context:
     """The ASGI scope of a WebSocket connection (per-connection bookkeeping)."""
     websocket: Any = None
     """The WebSocket of a subscription's connection, to close it (slow consumer)."""
-    passwords: PasswordHashing = field(default_factory=PasswordHashing)
     live_access: LiveAccess | None = None
     """A WebSocket connection's credential, kept checked while it is open (`api.live_access`)."""
+    passwords: PasswordHashing = field(default_factory=PasswordHashing)
     """The app's Argon2 hasher (parameters from Settings.password_hashing)."""
     read_engine: AsyncEngine | None = None
     """The app's autocommit view of the pool (see `reader`), built once and passed in."""

@@ -233,6 +233,14 @@ class Settings:
             "doc": "events buffered per subscription before a slow consumer is cut off (4008)",
         },
     )
+    live_cursor_secret: str = field(
+        default="",
+        metadata={
+            "env": "LIVE_CURSOR_SECRET",
+            "doc": "key signing live-post cursors (docs/live.md); empty: a random key kept in "
+            "the data directory (live-cursor.key), shared by the workers of one machine",
+        },
+    )
     smtp_url: str | None = field(
         default=None,
         metadata={
@@ -283,14 +291,6 @@ class Settings:
         if self.environment not in ENVIRONMENTS:
             raise SettingsError(
                 f"VOISINAGE_ENV={self.environment!r} must be one of {', '.join(ENVIRONMENTS)}"
-    live_cursor_secret: str = field(
-        default="",
-        metadata={
-            "env": "LIVE_CURSOR_SECRET",
-            "doc": "key signing live-post cursors (docs/live.md); empty: a random key kept in "
-            "the data directory (live-cursor.key), shared by the workers of one machine",
-        },
-    )
             )
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise SettingsError("SMTP_URL must start with smtp:// or smtps://")
