@@ -33,7 +33,9 @@ from db.queries.partners import create_partner_key
 from tests.servers import GRAPHQL_TRANSPORT_WS, Server, receive_json, running_server
 
 SIGN_UP = """mutation ($email: String!) { signUp(input: {email: $email,
-  password: "correct horse battery", displayName: "Voisin"}) { ... on AuthSuccess { token } } }"""
+  password: "correct horse battery", displayName: "Voisin"}) { __typename } }"""
+LOG_IN = """mutation ($email: String!) { logIn(email: $email, password: "correct horse battery") {
+  ... on AuthSuccess { token } } }"""
 REGISTER = """mutation ($name: String!, $lng: Float!, $lat: Float!) {
   registerHousehold(input: {name: $name, location: {lng: $lng, lat: $lat}}) {
     ... on RegisterHouseholdSuccess { neighbourhood { id } } } }"""
@@ -61,11 +63,16 @@ async def graphql(
 
 
 async def neighbour(
-    server: Server, name: str, lng: float = 1.99, lat: float = 48.85
+    server: Server, database_url: str, name: str, lng: float = 1.99, lat: float = 48.85
 ) -> tuple[str, str]:
-    """A signed-up account with a registered household: (token, neighbourhood global id)."""
+    """A signed-up account (its address confirmed, as the e-mailed link does) with a registered
+    household: (token, neighbourhood global id)."""
     email = f"{uuid.uuid4().hex[:10]}@example.org"
-    token = (await graphql(server, SIGN_UP, {"email": email}))["signUp"]["token"]
+    signed_up = await graphql(server, SIGN_UP, {"email": email})
+    assert signed_up["signUp"]["__typename"] == "SignUpSuccess", signed_up
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        conn.execute("UPDATE accounts SET email_verified_at = now() WHERE email = %s", (email,))
+    token = (await graphql(server, LOG_IN, {"email": email}))["logIn"]["token"]
     registered = await graphql(server, REGISTER, {"name": name, "lng": lng, "lat": lat}, token)
     return token, registered["registerHousehold"]["neighbourhood"]["id"]
 
@@ -119,10 +126,10 @@ def servers(
 
 
 async def test_a_post_created_on_one_process_reaches_a_subscriber_on_another(
-    servers: tuple[Server, Server],
+    servers: tuple[Server, Server], database_url: str
 ) -> None:
     a, b = servers
-    token, nid = await neighbour(a, "Famille Martin")
+    token, nid = await neighbour(a, database_url, "Famille Martin")
     ws = await open_subscription(b, token, {"nid": nid})
     try:
         created = await post(a, token, "Places de cinéma en trop ce soir")
@@ -137,10 +144,10 @@ async def test_a_post_created_on_one_process_reaches_a_subscriber_on_another(
 
 
 async def test_reconnecting_with_a_cursor_gets_exactly_the_missed_posts(
-    servers: tuple[Server, Server],
+    servers: tuple[Server, Server], database_url: str
 ) -> None:
     a, b = servers
-    token, nid = await neighbour(a, "Famille Petit", lng=1.95, lat=48.82)
+    token, nid = await neighbour(a, database_url, "Famille Petit", lng=1.95, lat=48.82)
     ws = await open_subscription(b, token, {"nid": nid})
     await post(a, token, "premier")
     cursor = (await next_post(ws))["cursor"]
@@ -160,10 +167,12 @@ async def test_reconnecting_with_a_cursor_gets_exactly_the_missed_posts(
     assert live["id"] == live_id
 
 
-async def test_only_members_may_follow_a_neighbourhood(servers: tuple[Server, Server]) -> None:
+async def test_only_members_may_follow_a_neighbourhood(
+    servers: tuple[Server, Server], database_url: str
+) -> None:
     a, _ = servers
-    _, chavenay = await neighbour(a, "Famille Martin")
-    stranger, _ = await neighbour(a, "Loin", lng=2.35, lat=48.86)
+    _, chavenay = await neighbour(a, database_url, "Famille Martin")
+    stranger, _ = await neighbour(a, database_url, "Loin", lng=2.35, lat=48.86)
     ws = await open_subscription(a, stranger, {"nid": chavenay})
     try:
         message = await receive_json(ws)
@@ -175,11 +184,12 @@ async def test_only_members_may_follow_a_neighbourhood(servers: tuple[Server, Se
 
 
 async def test_a_near_subscription_crosses_borders_with_a_rounded_distance(
-    servers: tuple[Server, Server],
+    servers: tuple[Server, Server], database_url: str
 ) -> None:
     a, b = servers
-    author, _ = await neighbour(a, "Auteur", lng=1.99, lat=48.85)
-    reader, _ = await neighbour(a, "Lecteur", lng=2.05, lat=48.85)  # another cell, ~4.4 km east
+    author, _ = await neighbour(a, database_url, "Auteur", lng=1.99, lat=48.85)
+    # Another cell, ~4.4 km east: a stranger to the author's neighbourhood.
+    reader, _ = await neighbour(a, database_url, "Lecteur", lng=2.05, lat=48.85)
     ws = await open_subscription(b, reader, {"near": {"lng": 2.05, "lat": 48.85}, "radius": 10000})
     try:
         await post(a, author, "Chat perdu rue de la Mare")
@@ -188,11 +198,13 @@ async def test_a_near_subscription_crosses_borders_with_a_rounded_distance(
         await ws.close()
     assert live["title"] == "Chat perdu rue de la Mare"
     assert live["distanceMeters"] % 500 == 0 and 3500 <= live["distanceMeters"] <= 5500
+    # A stranger sees what postsNear shows, nothing more (docs/live.md).
+    assert live["excerpt"] is None and live["authorName"] is None and live["id"] is None
 
 
 async def test_a_slow_consumer_is_cut_off_with_4008(database_url: str, tmp_path: Path) -> None:
     with running_server(database_url, tmp_path / "slow.log", SUBSCRIPTION_QUEUE_SIZE="2") as server:
-        token, nid = await neighbour(server, "Lent")
+        token, nid = await neighbour(server, database_url, "Lent")
         ws = await open_subscription(server, token, {"nid": nid})
         neighbourhood_id = int(base64.b64decode(nid).decode().split(":")[1])
         burst = [
@@ -254,7 +266,7 @@ async def test_a_subscription_survives_a_database_restart(
 ) -> None:
     cluster, url = private_cluster
     with running_server(url, tmp_path / "restart.log") as server:
-        token, nid = await neighbour(server, "Famille Robert")
+        token, nid = await neighbour(server, url, "Famille Robert")
         ws = await open_subscription(server, token, {"nid": nid})
         try:
             await post(server, token, "avant")
@@ -275,10 +287,12 @@ REQUEST_LOAN = """mutation ($item: ID!, $from: Date!, $to: Date!) {
   requestLoan(itemId: $item, startsOn: $from, endsOn: $to) { __typename ... on LoanChanged { loan { id } } } }"""
 
 
-async def test_a_lender_hears_of_a_loan_request_live(servers: tuple[Server, Server]) -> None:
+async def test_a_lender_hears_of_a_loan_request_live(
+    servers: tuple[Server, Server], database_url: str
+) -> None:
     a, b = servers
-    lender, _ = await neighbour(a, "Prêteur")
-    borrower, _ = await neighbour(a, "Emprunteur", lng=1.991, lat=48.851)
+    lender, _ = await neighbour(a, database_url, "Prêteur")
+    borrower, _ = await neighbour(a, database_url, "Emprunteur", lng=1.991, lat=48.851)
     item = (await graphql(a, CREATE_ITEM, {}, lender))["createItem"]["item"]["id"]
     ws = await connect(b.ws_url, subprotocols=[GRAPHQL_TRANSPORT_WS])
     try:
@@ -317,7 +331,7 @@ async def test_connections_per_account_are_limited(database_url: str, tmp_path: 
     with running_server(
         database_url, tmp_path / "limit.log", WS_MAX_CONNECTIONS_PER_VIEWER="1"
     ) as server:
-        token, nid = await neighbour(server, "Pressé")
+        token, nid = await neighbour(server, database_url, "Pressé")
         first = await open_subscription(server, token, {"nid": nid})
         second = await connect(server.ws_url, subprotocols=[GRAPHQL_TRANSPORT_WS])
         try:
@@ -338,7 +352,7 @@ async def test_a_partner_key_follows_the_neighbourhoods_it_was_granted(
     servers: tuple[Server, Server], database_url: str
 ) -> None:
     a, b = servers
-    token, nid = await neighbour(a, "Famille Mairie")
+    token, nid = await neighbour(a, database_url, "Famille Mairie")
     engine = create_engine(database_url, pool_size=1)
     secret = "vsk_" + uuid.uuid4().hex
     try:
