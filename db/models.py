@@ -576,8 +576,10 @@ class Carpool(Base):
     """A trip a driver household offers: one-off (`departs_at`) or weekly (`weekdays` + time).
 
     `origin` is a meeting place the driver chose, shown exactly only to the driver and to
-    passengers who booked. `bearing_deg` (initial bearing origin → destination, from
-    `geo.routes`) makes the same-direction test a comparison in SQL.
+    passengers who booked (near the departure). Matching, which strangers can probe, reads only
+    the `public_*` columns: ends displaced 150–400 m once, the route clipped around the exact
+    ends, and `public_bearing_deg` between the public ends (`geo.routes.trip_to_public`,
+    migration 0012), so that the same-direction test is a comparison in SQL.
     """
 
     __tablename__ = "carpools"
@@ -591,6 +593,10 @@ class Carpool(Base):
             name="weekdays",
         ),
         CheckConstraint("bearing_deg >= 0 AND bearing_deg < 360", name="bearing"),
+        CheckConstraint(
+            "public_bearing_deg >= 0 AND public_bearing_deg < 360", name="public_bearing"
+        ),
+        CheckConstraint("(route IS NULL) = (public_route IS NULL)", name="public_route_with_route"),
         CheckConstraint("seats_total BETWEEN 1 AND 8", name="seats_total"),
         CheckConstraint("char_length(description) <= 1000", name="description_length"),
         Index("ix_carpools_household_id", "household_id"),
@@ -606,6 +612,14 @@ class Carpool(Base):
         Geometry("LINESTRING", srid=4326, spatial_index=False)
     )
     bearing_deg: Mapped[float] = mapped_column(Float)
+    public_origin: Mapped[object] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    public_destination: Mapped[object] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False)
+    )
+    public_route: Mapped[object | None] = mapped_column(
+        Geometry("LINESTRING", srid=4326, spatial_index=False)
+    )
+    public_bearing_deg: Mapped[float] = mapped_column(Float)
     departs_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     weekdays: Mapped[list[int] | None] = mapped_column(ARRAY(SmallInteger))
     departure_time: Mapped[time | None] = mapped_column(Time)

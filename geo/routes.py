@@ -5,7 +5,9 @@ Routes are RFC 7946 LineStrings, positions [longitude, latitude]; lengths are me
 """
 
 import math
+import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from shapely import LineString
 
@@ -15,6 +17,7 @@ from geo.cells import cell_to_polygon, lnglat_to_cell
 from geo.coords import LngLat
 from geo.distance import great_circle_m
 from geo.errors import GeoValidationError
+from geo.privacy import displace
 
 SAME_DIRECTION_TOLERANCE_DEG = 45.0
 """Two trips go the same way when their bearings differ by at most this much."""
@@ -123,3 +126,94 @@ def check_route_ends(
                 f"The route must {what} at the trip's {target}: it is {math.ceil(gap_m)} m "
                 f"away (at most {tolerance_m:g} m)",
             )
+
+
+ROUTE_CLIP_MIN_M = 600.0
+ROUTE_CLIP_MAX_M = 1_200.0
+"""A public route leaves out everything within this distance (drawn once per trip, uniformly in
+this range) of the exact meeting place and destination: beyond the 400 m of a displaced end, so
+the kept part of the line starts nowhere near the door, and at an unknown distance, so where it
+starts does not draw a circle of known radius around it."""
+_SEGMENT_DEG = 0.001
+"""Longest segment (degrees, ~75-110 m in France) when the line is densified before clipping."""
+_SIMPLIFY_DEG = 0.00005
+"""~5 m: the clipped line is simplified back, keeping its shape and its vertex count small."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublicTrip:
+    """What matching may use of a trip: both ends displaced once (as homes are, 150–400 m), the
+    route clipped around the exact ends and joined to the displaced ones, and the bearing
+    between the displaced ends. Stored once when the trip is offered, never drawn per query."""
+
+    origin: LngLat
+    destination: LngLat
+    route: LineString | None
+    bearing_deg: float
+
+
+def trip_to_public(
+    origin: LngLat,
+    destination: LngLat,
+    route: LineString | None,
+    *,
+    rng: random.Random | None = None,
+) -> PublicTrip:
+    """The public version of a trip (lng/lat degrees): see `PublicTrip`.
+
+    `random.SystemRandom` by default, as in `geo.privacy.displace`; pass `rng` in tests only.
+    """
+    generator = rng if rng is not None else random.SystemRandom()
+    public_origin = displace(origin, rng=generator)
+    public_destination = displace(destination, rng=generator)
+    while public_origin == public_destination:  # no bearing otherwise; never with 1 km trips
+        public_destination = displace(destination, rng=generator)
+    public_route = None
+    if route is not None:
+        public_route = route_to_public(
+            route,
+            origin=origin,
+            destination=destination,
+            public_origin=public_origin,
+            public_destination=public_destination,
+            clip_m=generator.uniform(ROUTE_CLIP_MIN_M, ROUTE_CLIP_MAX_M),
+        )
+    return PublicTrip(
+        origin=public_origin,
+        destination=public_destination,
+        route=public_route,
+        bearing_deg=initial_bearing_deg(public_origin, public_destination),
+    )
+
+
+def route_to_public(
+    line: LineString,
+    *,
+    origin: LngLat,
+    destination: LngLat,
+    public_origin: LngLat,
+    public_destination: LngLat,
+    clip_m: float,
+) -> LineString:
+    """`line` without its parts within `clip_m` metres of the exact ends, from `public_origin`
+    to `public_destination`.
+
+    The line is densified first (segments under ~110 m), so no kept segment cuts back across a
+    clipped disc by more than half a segment. What is kept is the stretch after the line last
+    leaves the origin's disc and before it first enters the destination's; a route that never
+    gets clear of both discs becomes the straight line between the public ends.
+    """
+    dense = [LngLat(lng=x, lat=y) for x, y in line.segmentize(_SEGMENT_DEG).coords]
+    near_origin = [great_circle_m(p, origin) <= clip_m for p in dense]
+    start = max((i for i, near in enumerate(near_origin) if near), default=-1) + 1
+    kept: list[LngLat] = []
+    for point in dense[start:]:
+        if great_circle_m(point, destination) <= clip_m:
+            break
+        kept.append(point)
+    positions = [public_origin, *kept, public_destination]
+    public = LineString([(p.lng, p.lat) for p in positions])
+    simplified = public.simplify(_SIMPLIFY_DEG, preserve_topology=False)
+    return (
+        simplified if isinstance(simplified, LineString) and len(simplified.coords) >= 2 else public
+    )

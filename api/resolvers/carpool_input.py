@@ -12,6 +12,7 @@ import strawberry
 from shapely import LineString
 
 from api.errors import ErrorCode, UserError
+from api.horizons import CARPOOL_HORIZON, check_not_after
 from api.inputs import LocationInput
 from api.scalars import GeoJSON
 from api.settings import Settings
@@ -28,7 +29,6 @@ MAX_RADIUS_M = 20_000
 MIN_TRIP_M = 1_000
 MAX_TRIP_M = 500_000
 MAX_WINDOW = timedelta(days=31)
-MAX_ADVANCE = timedelta(days=365)
 MAX_SEATS = 8
 
 
@@ -51,7 +51,8 @@ class CreateCarpoolInput:
     )
     departs_at: datetime | None = strawberry.field(
         default=None,
-        description="One-off trip: when you leave, with a UTC offset, within a year.",
+        description="One-off trip: when you leave, with a UTC offset, at most 183 days ahead "
+        "(DATE_TOO_FAR beyond).",
     )
     weekdays: list[int] | None = strawberry.field(
         default=None,
@@ -91,12 +92,12 @@ def clean_trip(input: CreateCarpoolInput, *, now: datetime) -> CleanTrip:
             argument="departsAt",
         )
     departs_at = aware(input.departs_at, "departsAt")
-    if departs_at is not None and not now < departs_at <= now + MAX_ADVANCE:
+    if departs_at is not None and not now < departs_at:
         raise UserError(
-            ErrorCode.BAD_USER_INPUT,
-            "`departsAt` must be in the future, within a year.",
-            argument="departsAt",
+            ErrorCode.BAD_USER_INPUT, "`departsAt` must be in the future.", argument="departsAt"
         )
+    if departs_at is not None:
+        check_not_after(departs_at, now=now, limit=CARPOOL_HORIZON, argument="departsAt")
     if weekly:
         check_weekly(input.weekdays, input.departure_time)
     if not 1 <= input.seats_total <= MAX_SEATS:
@@ -200,4 +201,5 @@ def booking_departure(row: CarpoolRow, day: date | None, *, now: datetime) -> tu
         raise UserError(
             ErrorCode.BAD_USER_INPUT, "This departure has already left.", argument="date"
         )
+    check_not_after(departs_at, now=now, limit=CARPOOL_HORIZON, argument="date")
     return day, departs_at

@@ -55,7 +55,10 @@ class CreateCarpoolSuccess:
     carpool: Carpool
 
 
-@strawberry.type(description="A seat is yours; the pick-up point is now shown to you.")
+@strawberry.type(
+    description="A seat is yours. The pick-up point is shown to you from 2 days before the "
+    "departure (carpool.exactPlacesAvailableFrom)."
+)
 class BookSeatSuccess:
     carpool: Carpool
     local_date: date = strawberry.field(description="The departure's date in Europe/Paris.")
@@ -195,7 +198,8 @@ class CarpoolMutation:
     @strawberry.mutation(
         description="Book one seat for your household on a trip's departure; `date` is the "
         "local date (required for weekly trips). Never more seats than offered, even when "
-        "several people book the last one at once. The pick-up point is then shown to you."
+        "several people book the last one at once. The pick-up point is shown to you from 2 days "
+        "before the departure. DATE_TOO_FAR beyond 183 days ahead."
     )
     async def book_seat(
         self,

@@ -24,6 +24,7 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
+from api.horizons import LOAN_HORIZON, check_day_not_after
 from api.pagination import (
     decode_time_cursor,
     encode_time_cursor,
@@ -196,7 +197,8 @@ class LoanMutation:
 
     @strawberry.mutation(
         description="Accept a REQUESTED loan of your item (lender): the dates are booked and the "
-        "borrower now sees the pickup location. ALREADY_BOOKED when they overlap an accepted loan."
+        "borrower sees the pickup location from 2 days before startsOn. ALREADY_BOOKED when they "
+        "overlap an accepted loan."
     )
     async def accept_loan(self, info: Info, id: LoanId) -> AcceptLoanResult:
         return await apply_transition(info, id, loan_queries.ACCEPT)
@@ -361,13 +363,15 @@ def already_booked() -> AlreadyBookedError:
 
 
 def check_loan_dates(starts_on: date, ends_on: date, *, today: date) -> None:
-    """Calendar days, both included: from today on, in order, at most `MAX_LOAN_DAYS` days."""
+    """Calendar days, both included: from today to `LOAN_HORIZON` ahead (DATE_TOO_FAR beyond),
+    in order, at most `MAX_LOAN_DAYS` days."""
     if starts_on < today:
         raise UserError(
             ErrorCode.INVALID_DATES,
             f"`startsOn` is in the past: the earliest is today, {today.isoformat()}.",
             argument="startsOn",
         )
+    check_day_not_after(starts_on, today=today, limit=LOAN_HORIZON, argument="startsOn")
     if ends_on < starts_on:
         raise UserError(
             ErrorCode.INVALID_DATES, "`endsOn` is before `startsOn`.", argument="endsOn"

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import strawberry
 
 from api.errors import ErrorCode, UserError
+from api.horizons import EVENT_HORIZON, EXPIRY_HORIZON, check_not_after
 from api.inputs import LocationInput
 from api.types.post import PostKind
 from api.validation import aware, clean_text
@@ -19,8 +20,6 @@ from geo.coords import LngLat
 
 GIVEAWAY_LIFETIME = timedelta(days=14)
 """How long a giveaway stays up when its author gives no expiry."""
-MAX_LIFETIME = timedelta(days=365)
-"""Latest expiry (and event start) a post may set, from now."""
 EVENT_DEFAULT_LENGTH = timedelta(days=1)
 """An event without an end leaves the feed this long after it starts."""
 MAX_TITLE = 120
@@ -40,11 +39,14 @@ class CreatePostInput:
     body: str = strawberry.field(default="", description="Text, up to 5,000 characters.")
     expires_at: datetime | None = strawberry.field(
         default=None,
-        description="When it leaves the feed, with a UTC offset, within a year. Default: 14 days "
-        "for a GIVEAWAY, the end (or start + 1 day) for an EVENT, never for other kinds.",
+        description="When it leaves the feed, with a UTC offset: at most 92 days ahead (an "
+        "EVENT: 366 days), DATE_TOO_FAR beyond. Default: 14 days for a GIVEAWAY, the end (or "
+        "start + 1 day) for an EVENT, never for other kinds.",
     )
     starts_at: datetime | None = strawberry.field(
-        default=None, description="EVENT only, required: when it starts, with a UTC offset."
+        default=None,
+        description="EVENT only, required: when it starts, with a UTC offset, at most 365 days "
+        "ahead (DATE_TOO_FAR beyond).",
     )
     ends_at: datetime | None = strawberry.field(
         default=None, description="EVENT only, optional: when it ends, not before the start."
@@ -89,13 +91,15 @@ def clean_post(input: CreatePostInput, *, now: datetime) -> CleanPost:
         if expires_at is None and input.kind is PostKind.GIVEAWAY:
             expires_at = now + GIVEAWAY_LIFETIME
         clean = CleanPost(title=title, body=body, expires_at=expires_at)
-    if clean.expires_at is not None and not now < clean.expires_at <= now + MAX_LIFETIME:
+    if clean.expires_at is not None and not now < clean.expires_at:
         raise UserError(
             ErrorCode.BAD_USER_INPUT,
-            "`expiresAt` must be in the future and within a year (an EVENT that is over "
-            "cannot be posted).",
+            "`expiresAt` must be in the future (an EVENT that is over cannot be posted).",
             argument="expiresAt",
         )
+    if clean.expires_at is not None:  # an event may stay up a default day after its start
+        limit = EVENT_HORIZON + EVENT_DEFAULT_LENGTH if clean.starts_at else EXPIRY_HORIZON
+        check_not_after(clean.expires_at, now=now, limit=limit, argument="expiresAt")
     return clean
 
 
@@ -105,13 +109,10 @@ def clean_event(
     starts_at = aware(input.starts_at, "startsAt")
     if starts_at is None:
         raise UserError(ErrorCode.BAD_USER_INPUT, "An EVENT needs `startsAt`.", argument="startsAt")
-    if starts_at > now + MAX_LIFETIME:
-        raise UserError(
-            ErrorCode.BAD_USER_INPUT,
-            "`startsAt` must be within a year from now.",
-            argument="startsAt",
-        )
+    check_not_after(starts_at, now=now, limit=EVENT_HORIZON, argument="startsAt")
     ends_at = aware(input.ends_at, "endsAt")
+    if ends_at is not None:
+        check_not_after(ends_at, now=now, limit=EVENT_HORIZON, argument="endsAt")
     if ends_at is not None and ends_at < starts_at:
         raise UserError(
             ErrorCode.BAD_USER_INPUT, "`endsAt` must not be before `startsAt`.", argument="endsAt"

@@ -2,21 +2,24 @@
 
 Privacy rule: the origin is a meeting place the driver chose, which may still be their door, and
 the destination may be their workplace. Strangers see each end as the centre of its area (an H3
-cell of about 36 km², `geo.routes.lnglat_to_area_centre`) and distances rounded; the exact
-pick-up and drop-off points and the route line are shown to the driver and, once they have
-booked a seat, to passengers.
+cell of about 36 km², `geo.routes.lnglat_to_area_centre`) and distances rounded (measured to
+the trip's public, displaced places); the exact pick-up and drop-off points and the route line
+are shown to the driver and, from `EXACT_PLACE_LEAD` (2 days) before a departure they booked
+until `EXACT_PLACE_GRACE` (12 hours) after it, to that departure's passengers
+(`api.horizons`). A seat booked months ahead shows nothing until then.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from api.context import Context
+from api.horizons import EXACT_PLACE_GRACE, EXACT_PLACE_LEAD
 from api.inputs import Location
 from api.pagination import PageInfo
 from api.scalars import GeoJSON
@@ -72,9 +75,22 @@ class Carpool(relay.Node):
         return await loader.load((self.row.id, household_id)) or ()
 
     async def shows_exact_places(self, info: Info) -> bool:
-        """The driver, and passengers with at least one booking on this trip."""
-        is_driver = info.context.viewer.household_id == self.row.household_id
-        return is_driver or bool(await self.booked_dates(info))
+        """The driver; a passenger only around a departure they booked (see the module)."""
+        if info.context.viewer.household_id == self.row.household_id:
+            return True
+        shown_from = await self.exact_places_shown_from(info)
+        return shown_from is not None and shown_from <= datetime.now(UTC)
+
+    async def exact_places_shown_from(self, info: Info) -> datetime | None:
+        """Start of the viewer's next reveal window not yet over (None: no such booking)."""
+        now = datetime.now(UTC)
+        starts = [
+            departs_at - EXACT_PLACE_LEAD
+            for day in await self.booked_dates(info)
+            if (departs_at := departure_at(self.row, day)) is not None
+            and now <= departs_at + EXACT_PLACE_GRACE
+        ]
+        return min(starts, default=None)
 
     @strawberry.field(description="The household that drives: name and neighbourhood.")
     async def driver(self, info: Info) -> Neighbour:
@@ -92,8 +108,9 @@ class Carpool(relay.Node):
         return Location.from_lnglat(lnglat_to_area_centre(self.row.destination))
 
     @strawberry.field(
-        description="The exact meeting place. Null until your household has booked a seat "
-        "(bookSeat); always shown to the driver."
+        description="The exact meeting place. Always shown to the driver; to a passenger from "
+        "2 days before a departure their household booked (bookSeat) until 12 hours after it "
+        "(see exactPlacesAvailableFrom); null otherwise."
     )
     async def pickup_point(self, info: Info) -> Location | None:
         if not await self.shows_exact_places(info):
@@ -114,6 +131,16 @@ class Carpool(relay.Node):
         if self.row.route_geojson is None or not await self.shows_exact_places(info):
             return None
         return GeoJSON(self.row.route_geojson)
+
+    @strawberry.field(
+        description="When pickupPoint, dropOffPoint and route are shown to you: 2 days before "
+        "the next departure your household booked (a past moment while they are shown). Null "
+        "for the driver (who always sees them) and without an upcoming booking."
+    )
+    async def exact_places_available_from(self, info: Info) -> datetime | None:
+        if info.context.viewer.household_id == self.row.household_id:
+            return None
+        return await self.exact_places_shown_from(info)
 
     @strawberry.field(
         description="The local dates (Europe/Paris) your household booked a seat on, in order."

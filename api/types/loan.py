@@ -2,13 +2,15 @@
 
 Privacy: the two households see each other as a name and a neighbourhood. The lender's exact
 home (`pickupLocation`) is read only for the lender, and for the borrower once the lender has
-accepted and until the item is back; nobody else ever gets it, admins included.
+accepted, from `EXACT_PLACE_LEAD` (2 days) before the loan starts, until the item is back;
+nobody else ever gets it, admins included. Accepting a loan months ahead shows nothing until
+then (`pickupLocationAvailableFrom` says when).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +19,7 @@ from strawberry import relay
 
 from api.context import Context, Viewer
 from api.errors import MutationError
+from api.horizons import loan_place_shown_from
 from api.inputs import Location
 from api.pagination import PageInfo
 from api.types.item import Item, Lender
@@ -39,8 +42,8 @@ class LoanState(Enum):
     )
     ACCEPTED = strawberry.enum_value(
         "ACCEPTED",
-        description="Accepted by the lender: the dates are booked and the borrower sees the "
-        "pickup location.",
+        description="Accepted by the lender: the dates are booked; the borrower sees the "
+        "pickup location from 2 days before startsOn.",
     )
     DECLINED = strawberry.enum_value("DECLINED", description="Declined by the lender.")
     CANCELLED = strawberry.enum_value(
@@ -147,15 +150,29 @@ class Loan(relay.Node):
 
     @strawberry.field(
         description="Where to pick the item up: the lender's exact home (WGS 84). Shown to the "
-        "lender, and to the borrower only while the loan is ACCEPTED or HANDED_OVER; null for "
-        "anyone else and in every other state."
+        "lender; to the borrower only while the loan is HANDED_OVER, or ACCEPTED from 2 days "
+        "before startsOn (pickupLocationAvailableFrom); null for anyone else, before that "
+        "moment and in every other state."
     )
     async def pickup_location(self, info: strawberry.Info[Context, None]) -> Location | None:
-        if not shows_pickup_location(info.context.viewer, self.row):
+        if not shows_pickup_location(info.context.viewer, self.row, now=datetime.now(UTC)):
             return None
         row = await info.context.loaders.household_by_id.load(self.row.lender_household_id)
         assert row is not None, "foreign key guarantees the household exists"
         return Location.from_lnglat(row.home)
+
+    @strawberry.field(
+        description="For the borrower of an ACCEPTED or HANDED_OVER loan: when pickupLocation "
+        "is shown, 2 days before startsOn (midnight, Paris time); a past moment once it is. "
+        "Null for the lender (who always sees it), and in other states."
+    )
+    def pickup_location_available_from(
+        self, info: strawberry.Info[Context, None]
+    ) -> datetime | None:
+        side = self.row.side_of(info.context.viewer.household_id)
+        if side != BORROWER or self.row.state not in ADDRESS_SHARED_STATES:
+            return None
+        return loan_place_shown_from(self.row.starts_on)
 
     @strawberry.field(
         description="The reviews of this loan, oldest first (at most one per side, once it is "
@@ -186,9 +203,16 @@ def can_see_loan(viewer: Viewer, row: LoanRow) -> bool:
     return viewer.is_admin or row.side_of(viewer.household_id) is not None
 
 
-def shows_pickup_location(viewer: Viewer, row: LoanRow) -> bool:
+def shows_pickup_location(viewer: Viewer, row: LoanRow, *, now: datetime) -> bool:
+    """The lender; the borrower once the item is handed over, or accepted and close to it."""
     side = row.side_of(viewer.household_id)
-    return side == LENDER or (side == BORROWER and row.state in ADDRESS_SHARED_STATES)
+    if side == LENDER:
+        return True
+    if side != BORROWER:
+        return False
+    return row.state == "HANDED_OVER" or (
+        row.state == "ACCEPTED" and loan_place_shown_from(row.starts_on) <= now
+    )
 
 
 @strawberry.type(description="A loan in a list, with its cursor.")

@@ -41,39 +41,47 @@ MATCHED = """
 WITH matched AS (
     SELECT c.id,
            LEAST(
-               CASE WHEN ST_DWithin(c.origin::geography, ST_GeogFromText(:pickup), :radius_m, false)
-                     AND ST_DWithin(c.destination::geography, ST_GeogFromText(:dropoff),
+               CASE WHEN ST_DWithin(c.public_origin::geography, ST_GeogFromText(:pickup),
                                     :radius_m, false)
-                     AND cosd(c.bearing_deg - :bearing_deg) >= cosd(:tolerance_deg)
-                    THEN ST_Distance(c.origin::geography, ST_GeogFromText(:pickup), false)
-                       + ST_Distance(c.destination::geography, ST_GeogFromText(:dropoff), false)
+                     AND ST_DWithin(c.public_destination::geography, ST_GeogFromText(:dropoff),
+                                    :radius_m, false)
+                     AND cosd(c.public_bearing_deg - :bearing_deg) >= cosd(:tolerance_deg)
+                    THEN ST_Distance(c.public_origin::geography, ST_GeogFromText(:pickup), false)
+                       + ST_Distance(c.public_destination::geography, ST_GeogFromText(:dropoff),
+                                     false)
                END,
-               CASE WHEN c.route IS NOT NULL
-                     AND ST_DWithin(c.route::geography, ST_GeogFromText(:pickup), :radius_m, false)
-                     AND ST_DWithin(c.route::geography, ST_GeogFromText(:dropoff), :radius_m, false)
-                     AND ST_LineLocatePoint(c.route, ST_GeomFromText(:pickup, 4326))
-                       < ST_LineLocatePoint(c.route, ST_GeomFromText(:dropoff, 4326))
-                    THEN ST_Distance(c.route::geography, ST_GeogFromText(:pickup), false)
-                       + ST_Distance(c.route::geography, ST_GeogFromText(:dropoff), false)
+               CASE WHEN c.public_route IS NOT NULL
+                     AND ST_DWithin(c.public_route::geography, ST_GeogFromText(:pickup),
+                                    :radius_m, false)
+                     AND ST_DWithin(c.public_route::geography, ST_GeogFromText(:dropoff),
+                                    :radius_m, false)
+                     AND ST_LineLocatePoint(c.public_route, ST_GeomFromText(:pickup, 4326))
+                       < ST_LineLocatePoint(c.public_route, ST_GeomFromText(:dropoff, 4326))
+                    THEN ST_Distance(c.public_route::geography, ST_GeogFromText(:pickup), false)
+                       + ST_Distance(c.public_route::geography, ST_GeogFromText(:dropoff), false)
                END
            ) AS added_m
       FROM carpools c
-     WHERE (ST_DWithin(c.origin::geography, ST_GeogFromText(:pickup), :radius_m, false)
-            AND ST_DWithin(c.destination::geography, ST_GeogFromText(:dropoff), :radius_m, false))
-        OR (c.route IS NOT NULL
-            AND ST_DWithin(c.route::geography, ST_GeogFromText(:pickup), :radius_m, false)
-            AND ST_DWithin(c.route::geography, ST_GeogFromText(:dropoff), :radius_m, false))
+     WHERE (ST_DWithin(c.public_origin::geography, ST_GeogFromText(:pickup), :radius_m, false)
+            AND ST_DWithin(c.public_destination::geography, ST_GeogFromText(:dropoff),
+                           :radius_m, false))
+        OR (c.public_route IS NOT NULL
+            AND ST_DWithin(c.public_route::geography, ST_GeogFromText(:pickup), :radius_m, false)
+            AND ST_DWithin(c.public_route::geography, ST_GeogFromText(:dropoff), :radius_m, false))
 )
 """
 """Trips passing near a passenger, with the gap to them in metres (NULL: no match after all).
 
-Two ways to match, each pre-filtered by GiST indexes (`ST_DWithin` on the geography
-expressions): both ends within the radius of the passenger's and heading the same way
+Only the trip's public places are compared (`public_origin`, `public_destination`,
+`public_route`, `public_bearing_deg`: displaced once, route clipped around the exact ends; see
+`geo.routes.trip_to_public`): strangers can ask this as often as they like, and a radius
+compared with an exact point gives that point away to bisection. Two ways to match, each
+pre-filtered by GiST indexes (`ST_DWithin` on the geography expressions): both ends within the radius of the passenger's and heading the same way
 (`cosd` of the bearing difference, as `geo.routes.is_same_direction`), or a route line passing
 within the radius of both passenger points, the pick-up before the drop-off along it
 (`ST_LineLocatePoint`, a fraction of the line: planar degrees are fine for an order). The gap
-is pick-up gap + drop-off gap: |origin→from| + |to→destination| for ends, the distances to
-the line for a route; the smaller when both match. It stands for the detour.
+is pick-up gap + drop-off gap: |public origin→from| + |to→public destination| for ends, the
+distances to the public line for a route; the smaller when both match. It stands for the detour.
 """
 
 # Both statements share MATCHED verbatim so that the keyset anchor is computed by the very

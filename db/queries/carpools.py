@@ -22,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import Carpool, CarpoolBooking, CarpoolDeparture
 from db.queries.neighbourhoods import point_param
 from geo.coords import LngLat
-from geo.routes import initial_bearing_deg
+from geo.routes import initial_bearing_deg, trip_to_public
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CarpoolRow:
     """A trip as stored. `origin`, `destination` and the route are exact: the API shows them
-    to the driver and to passengers with a booking only."""
+    to the driver and, near a departure they booked, to passengers only. Searches never compare
+    anything with them (they read the `public_*` columns)."""
 
     id: int
     household_id: int
@@ -121,7 +122,9 @@ async def create_carpool(
     seats_total: int,
     description: str,
 ) -> CarpoolRow:
-    """Insert a trip; its bearing (origin → destination) is computed here, once, by `geo`."""
+    """Insert a trip with its public places, drawn here once by `geo.routes.trip_to_public`
+    (ends displaced 150–400 m, route clipped around the exact ends): matching reads only those."""
+    public = trip_to_public(origin, destination, route)
     result = await conn.execute(
         insert(Carpool)
         .values(
@@ -130,6 +133,10 @@ async def create_carpool(
             destination=point_param(destination),
             route=from_shape(route, srid=4326) if route is not None else None,
             bearing_deg=initial_bearing_deg(origin, destination),
+            public_origin=point_param(public.origin),
+            public_destination=point_param(public.destination),
+            public_route=from_shape(public.route, srid=4326) if public.route is not None else None,
+            public_bearing_deg=public.bearing_deg,
             departs_at=departs_at,
             weekdays=sorted(set(weekdays)) if weekdays is not None else None,
             departure_time=departure_time,
