@@ -140,9 +140,9 @@ QUERIES = (
         name="carpoolMatches",
         document=CARPOOLS,
         indexes=(
-            "ix_carpools_origin_geog",
-            "ix_carpools_destination_geog",
-            "ix_carpools_route_geog",
+            "ix_carpools_public_origin_geog",
+            "ix_carpools_public_destination_geog",
+            "ix_carpools_public_route_geog",
         ),
         table="carpools",
         variables=lambda trip: {
