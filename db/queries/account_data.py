@@ -113,6 +113,10 @@ async def export_account(conn: AsyncConnection, account_id: int) -> dict[str, An
 
 
 async def other_members(conn: AsyncConnection, household_id: int, account_id: int) -> int:
+    """Accounts of the household besides this one. The household row is locked first, so two
+    members deleting their accounts at once are serialised: the second sees the first gone,
+    and erases the household."""
+    await conn.execute(select(Household.id).where(Household.id == household_id).with_for_update())
     result = await conn.execute(
         select(func.count())
         .select_from(Account)
