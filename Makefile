@@ -16,7 +16,8 @@ PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links --index-url $(LOCK_INDEX)
 
-.PHONY: run test check lint typecheck pytest schema bootstrap clean bench bench-deps lock upgrade
+.PHONY: run test check lint typecheck pytest schema bootstrap clean bench bench-deps lock upgrade \
+	web web-deps web-check
 
 bootstrap: $(STAMP)
 
@@ -49,8 +50,26 @@ $(BIN)/pip-compile:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install -q "$$(grep -o '^pip-tools==[^ ]*' requirements/dev.txt || echo pip-tools)"
 
-run: bootstrap
+run: bootstrap web
 	$(BIN)/python -m api serve
+
+# The web client (web/, docs/web.md), which `python -m api serve` serves at /: Chromium for its
+# end-to-end tests and its npm packages as locked (scripts/bootstrap-web.sh), then web/dist.
+WEB_STAMP := web/node_modules/.installed-$(shell cat web/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+
+web-deps: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json scripts/bootstrap-web.sh
+	@scripts/bootstrap-web.sh
+	@rm -f web/node_modules/.installed-*
+	@touch $@
+
+web: web-deps
+	@cd web && npm run --silent build -- --logLevel warn
+
+# Operations checked against ../schema.graphql (gql.tada), Svelte and TypeScript, unit tests.
+web-check: web-deps
+	@cd web && npm run --silent check && npx vitest run --silent
 
 lint: bootstrap
 	$(BIN)/ruff check .
@@ -59,10 +78,10 @@ lint: bootstrap
 typecheck: bootstrap
 	$(BIN)/mypy api db geo seeds bench tests services
 
-pytest: bootstrap
+pytest: bootstrap web
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck web-check pytest
 
 schema: bootstrap
 	$(BIN)/python -m api export-schema

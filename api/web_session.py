@@ -1,9 +1,9 @@
 """The web client's session: an httpOnly, SameSite=Strict cookie instead of a token in page scripts.
 
 A browser page must not hold the bearer token (any injected script could read it from memory or
-storage). So the web client never sees it: its log-in and sign-up requests carry
-`X-Voisinage-Session: open`, and this middleware moves the `token` of a successful `logIn` /
-`signUp` answer into a cookie and blanks it in the JSON. Later requests carry the cookie, and the
+storage). So the web client never sees it: its log-in requests carry `X-Voisinage-Session: open`,
+and this middleware moves the `token` of a successful `logIn` answer into a cookie and blanks it
+in the JSON. Later requests carry the cookie, and the
 middleware turns it into the `Authorization` header the API already understands, so nothing else
 in the API knows about cookies.
 
@@ -31,7 +31,7 @@ from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 COOKIE = "voisinage_session"
 WEB_HEADER = b"x-voisinage-web"
 SESSION_HEADER = b"x-voisinage-session"
-AUTH_FIELDS = ("logIn", "signUp")
+AUTH_FIELDS = ("logIn",)
 GRAPHQL_PATH = "/graphql"
 
 
