@@ -37,6 +37,7 @@ from api.fanout import LiveTransportWSHandler
 from api.limits import BodySizeLimitMiddleware
 from api.observability import Metrics, RequestLogMiddleware, RequestState
 from api.pubsub import Broadcaster
+from api.ratelimit import RateLimits
 from api.runtime import libpq_url
 from api.schema import build_schema
 from api.settings import Settings
@@ -67,9 +68,10 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         metrics: Metrics,
         broadcaster: Broadcaster | None = None,
         reads: ReadPool | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         super().__init__(
-            build_schema(settings, metrics),
+            build_schema(settings, metrics, rate_limits),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -83,6 +85,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         self.passwords = PasswordHashing(settings.password_hashing)
         self.broadcaster = broadcaster
         self.reads = reads
+        self.rate_limits = rate_limits
         self.connections_by_viewer: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -156,6 +159,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             read_engine=self.reader,
             read_pool=self.reads,
             passwords=self.passwords,
+            rate_limits=self.rate_limits,
         )
 
 
@@ -176,7 +180,8 @@ def create_app(settings: Settings) -> Starlette:
         libpq_url(settings.database_url), queue_size=settings.subscription_queue_size
     )
     reads = ReadPool(libpq_url(settings.database_url), size=settings.db_read_pool_size)
-    graphql = VoisinageGraphQL(settings, engine, metrics, broadcaster, reads)
+    rate_limits = RateLimits(settings)  # counters in Redis (REDIS_URL) or in this process
+    graphql = VoisinageGraphQL(settings, engine, metrics, broadcaster, reads, rate_limits)
     expected_revision = head_revision()
 
     async def healthz(_: Request) -> Response:
@@ -224,6 +229,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await broadcaster.stop()
             await reads.close()
+            await rate_limits.close()
             await engine.dispose()
 
     app = Starlette(

@@ -21,7 +21,6 @@ from rich.console import Console
 
 from api.runtime import ConfigurationError, check_port_free, database
 from api.settings import PROJECT_ROOT, Settings, SettingsError
-from api.shared_buckets import create_table, server_table
 
 app = typer.Typer(
     help="Voisinage: GraphQL API over PostGIS for neighbourhood sharing networks.",
@@ -53,7 +52,7 @@ def load_settings() -> Settings:
 
 def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     """SIGTERM (docker stop, systemd, kill) ends `serve` like Ctrl-C does: through its
-    `finally` blocks, which stop the embedded cluster and remove the rate-limit table.
+    `finally` blocks, which stop the embedded cluster.
 
     uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler it
     found installed; with Python's default one the process would die on the spot and leave the
@@ -90,36 +89,38 @@ def serve(
             summary = asyncio.run(load_demo(resolved.database_url))
             err.print(f"demo seed: {summary}", highlight=False)
         os.environ["DATABASE_URL"] = resolved.database_url  # workers rebuild settings from env
-        # One table of rate-limit buckets for all the workers (api.shared_buckets), fresh at
-        # each start: limits hold per server, not per worker process.
-        table = settings.rate_limit_table or server_table(settings.data_dir)
-        create_table(table)
-        os.environ["RATE_LIMIT_TABLE"] = str(table)
-        err.print(f"[green]Voisinage[/] on http://{host}:{port}/graphql", highlight=False)
-        try:
-            uvicorn.run(
-                "api.asgi:create_app_from_env",
-                factory=True,
-                host=host,
-                port=port,
-                workers=settings.workers,
-                loop="uvloop",
-                http="httptools",
-                ws=LeanWebSocketsProtocol,  # uvicorn's sans-I/O protocol, less held per socket
-                access_log=False,
-                log_config=None,
-                timeout_graceful_shutdown=5,
-                ws_max_size=settings.max_ws_message_bytes,
-                # Messages are small (~1 kB); per-connection deflate state costs ~40 KiB per socket.
-                ws_per_message_deflate=False,
-                # graphql-transport-ws has no server ping of its own: WebSocket ping frames keep
-                # idle subscriptions open through proxies and find dead peers.
-                ws_ping_interval=settings.ws_ping_interval_seconds,
-                ws_ping_timeout=20,
+        if settings.workers > 1 and settings.redis_url is None:
+            err.print(
+                f"[yellow]warning:[/] WORKERS={settings.workers} without REDIS_URL: each worker "
+                "counts rate limits and failed sign-ins alone (up to "
+                f"{settings.workers} times the limits); set REDIS_URL to share them.",
+                highlight=False,
             )
-        finally:
-            if settings.rate_limit_table is None:
-                table.unlink(missing_ok=True)
+        err.print(f"[green]Voisinage[/] on http://{host}:{port}/graphql", highlight=False)
+        uvicorn.run(
+            "api.asgi:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            ws=LeanWebSocketsProtocol,  # uvicorn's sans-I/O protocol, less held per socket
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=5,
+            ws_max_size=settings.max_ws_message_bytes,
+            # Messages are small (~1 kB); per-connection deflate state costs ~40 KiB per socket.
+            ws_per_message_deflate=False,
+            # graphql-transport-ws has no server ping of its own: WebSocket ping frames keep
+            # idle subscriptions open through proxies and find dead peers.
+            ws_ping_interval=settings.ws_ping_interval_seconds,
+            ws_ping_timeout=20,
+            # The client's address is the socket's peer, unless that peer is a trusted proxy:
+            # then its X-Forwarded-For. uvicorn would otherwise believe 127.0.0.1 by default.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=list(settings.forwarded_allow_ips),
+        )
 
 
 @app.command()

@@ -17,6 +17,7 @@ from strawberry.dataloader import DataLoader
 
 from api.observability import RequestState
 from api.pubsub import Broadcaster
+from api.ratelimit import RateLimits
 from api.settings import Settings
 from db.passwords import PasswordHashing
 from db.queries import carpools, gardens, households, items, loans, neighbourhoods, posts, skills
@@ -178,6 +179,8 @@ class Context:
     """The app's autocommit view of the pool (see `reader`), built once and passed in."""
     read_pool: ReadPool | None = None
     """The app's psycopg pool for the proximity searches (`db.reads`)."""
+    rate_limits: RateLimits | None = None
+    """The app's rate-limit and sign-in counters (`api.ratelimit`); None: nothing is limited."""
 
     @property
     def reads(self) -> ReadPool:

@@ -22,10 +22,12 @@ from api.ratelimit import RateLimitGuard, RateLimits
 from api.settings import Settings
 
 
-def operation_guards(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Extension factories for `build_schema`; the rate-limit buckets are shared by the
-    operations of this one schema (one per application and process)."""
-    limits = RateLimits(settings)
+def operation_guards(
+    settings: Settings, rate_limits: RateLimits | None = None
+) -> list[Callable[[], SchemaExtension]]:
+    """Extension factories for `build_schema`; the rate-limit counters are the application's
+    (`create_app` passes them), or this schema's own in memory."""
+    limits = rate_limits if rate_limits is not None else RateLimits(settings)
     return [
         partial(
             OperationLimits,

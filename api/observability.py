@@ -60,7 +60,8 @@ class RequestState:
     request_id: str
     operations: list[str] = field(default_factory=list)
     client_address: str | None = None
-    """The peer's IP address (the proxy's, unless uvicorn is told to trust forwarded headers)."""
+    """The socket peer's IP address; behind a trusted proxy (FORWARDED_ALLOW_IPS, which `serve`
+    hands to uvicorn) the address it forwarded for. Rate limits count it."""
 
 
 class PoolCollector(Collector):

@@ -18,6 +18,7 @@ import strawberry
 from api.errors import ErrorCode, UserError
 from api.inputs import LocationInput
 from api.pagination import PageInfo, decode_id_cursor, encode_cursor, page_info, page_size
+from api.ratelimit import proximity_refusal
 from api.settings import Settings
 from db.queries.proximity import R
 from db.reads import ReadConnection, ReadPool
@@ -90,6 +91,22 @@ class NearestQuery(Protocol[R]):
         after: Anchor | None,
         max_distance_m: float,
     ) -> Awaitable[list[tuple[R, float]]]: ...
+
+
+async def charge_proximity_searches(context: object, searches: int = 1) -> None:
+    """Charge `searches` proximity searches to the client behind `context` (its address, its
+    account or partner key), or raise RATE_LIMITED with `retryAfterSeconds`.
+
+    For every path that searches around a point outside the operations the rate-limit guard
+    already charges (`api.cost.PROXIMITY_FIELDS`): a subscription filtered by distance, its
+    catch-up. Each call is one more point an attacker learns about; a context without rate
+    limits (a test's) charges nothing.
+    """
+    limits = getattr(context, "rate_limits", None)
+    refusal = await proximity_refusal(limits, context, searches)
+    if refusal is not None:
+        wait_s = (refusal.extensions or {})["retryAfterSeconds"]
+        raise UserError(ErrorCode.RATE_LIMITED, refusal.message, retryAfterSeconds=wait_s)
 
 
 def check_max_distance(max_distance_m: int | None, settings: Settings) -> int:

@@ -24,6 +24,7 @@ from api.guards import (
     operation_guards,
 )
 from api.observability import Metrics, OperationMetrics
+from api.ratelimit import RateLimits
 from api.resolvers.account_lifecycle import AccountLifecycleMutation, AccountLifecycleQuery
 from api.resolvers.accounts import AccountMutation, AccountQuery
 from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
@@ -121,7 +122,9 @@ VALIDATION_RESULTS = ValidationResults(maxsize=512)
 """Shared by the schemas of a process, like Strawberry's parser cache (keyed by schema too)."""
 
 
-def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
+def build_schema(
+    settings: Settings, metrics: Metrics | None = None, rate_limits: RateLimits | None = None
+) -> strawberry.Schema:
     # Factories, not instances: an extension holds per-operation state. The parser and
     # validation caches are shared module-level LRU caches keyed by maxsize.
     extensions: list[Callable[[], SchemaExtension]] = [
@@ -129,7 +132,8 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(ReportingParserCache, maxsize=512),
         partial(DocumentValidationCache, VALIDATION_RESULTS),
-        *operation_guards(settings),  # depth, aliases, cost, rate, deadline: after the caches
+        # depth, aliases, cost, rate, deadline: after the caches
+        *operation_guards(settings, rate_limits),
     ]
     if metrics is not None:
         extensions.append(partial(OperationMetrics, metrics))

@@ -181,12 +181,47 @@ class Settings:
             "doc": "proximity searches per client address, and per account, per minute (0 = off)",
         },
     )
-    rate_limit_table: Path | None = field(
+    sign_in_failures_per_account: int = field(
+        default=5,
+        metadata={
+            "env": "SIGN_IN_FAILURES_PER_ACCOUNT",
+            "doc": "failed sign-ins for one e-mail per window before TOO_MANY_ATTEMPTS (0 = off)",
+        },
+    )
+    sign_in_failures_per_address: int = field(
+        default=50,
+        metadata={
+            "env": "SIGN_IN_FAILURES_PER_ADDRESS",
+            "doc": "failed sign-ins from one client address per window before TOO_MANY_ATTEMPTS "
+            "(0 = off)",
+        },
+    )
+    sign_in_window_minutes: int = field(
+        default=15,
+        metadata={
+            "min": 1,
+            "env": "SIGN_IN_WINDOW_MINUTES",
+            "doc": "window of the failed sign-in counts, in minutes",
+        },
+    )
+    redis_url: str | None = field(
         default=None,
         metadata={
-            "env": "RATE_LIMIT_TABLE",
-            "doc": "file of the token buckets the workers share (set by `serve`; unset: each "
-            "process keeps its own)",
+            "env": "REDIS_URL",
+            "doc": "Redis keeping the rate-limit and sign-in counters for every worker and server "
+            "(e.g. redis://127.0.0.1:6379/0); unset: each process counts alone, in memory",
+        },
+    )
+    redis_key_prefix: str = field(
+        default="voisinage",
+        metadata={"env": "REDIS_KEY_PREFIX", "doc": "prefix of the keys written to Redis"},
+    )
+    forwarded_allow_ips: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "env": "FORWARDED_ALLOW_IPS",
+            "doc": "comma-separated addresses or networks of trusted reverse proxies, whose "
+            "X-Forwarded-For is believed; empty: the client is the socket's peer",
         },
     )
     environment: str = field(
@@ -292,6 +327,10 @@ class Settings:
             raise SettingsError(
                 f"VOISINAGE_ENV={self.environment!r} must be one of {', '.join(ENVIRONMENTS)}"
             )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError(
+                f"REDIS_URL={self.redis_url!r} must start with redis:// or rediss://"
+            )
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise SettingsError("SMTP_URL must start with smtp:// or smtps://")
         if not self.public_url.startswith(("http://", "https://")):
@@ -325,10 +364,8 @@ class Settings:
                 continue
             raw = env[name]
             default = spec.default
-            if spec.name in {"database_url", "smtp_url"}:
+            if spec.name in {"database_url", "redis_url", "smtp_url"}:
                 values[spec.name] = raw or None
-            elif spec.name == "rate_limit_table":
-                values[spec.name] = Path(raw) if raw else None
             elif spec.name == "mail_outbox":
                 values[spec.name] = Path(raw) if raw else None
             elif isinstance(default, bool):
@@ -356,7 +393,7 @@ def settings_table() -> list[tuple[str, str, str]]:
     for spec in fields(Settings):
         default = spec.default
         if isinstance(default, tuple):
-            shown = ",".join(default)
+            shown = ",".join(default) or "(empty)"
         elif isinstance(default, Path):
             shown = "<project>/.data"
         elif default is None:

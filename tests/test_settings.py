@@ -118,3 +118,17 @@ def test_readme_documents_no_setting_the_code_ignores() -> None:
     known = {row[0] for row in settings_table()}
 
     assert set(readme_settings_rows()) - known == set()
+
+
+def test_trusted_proxies_are_a_list_and_none_by_default() -> None:
+    assert Settings().forwarded_allow_ips == ()
+    parsed = Settings.from_env({"FORWARDED_ALLOW_IPS": "10.0.0.1, 10.1.0.0/16"})
+    assert parsed.forwarded_allow_ips == ("10.0.0.1", "10.1.0.0/16")
+
+
+def test_redis_is_optional_and_must_be_a_redis_url() -> None:
+    assert Settings.from_env({"REDIS_URL": ""}).redis_url is None
+    url = "redis://127.0.0.1:6379/0"
+    assert Settings.from_env({"REDIS_URL": url}).redis_url == url
+    with pytest.raises(SettingsError, match="REDIS_URL"):
+        Settings.from_env({"REDIS_URL": "http://127.0.0.1:6379"})

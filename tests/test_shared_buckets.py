@@ -1,79 +1,107 @@
-"""Rate limits hold per server, not per worker: the workers share one table of token buckets."""
+"""Rate limits hold per deployment, not per process: servers sharing a Redis count together.
+
+Each test run writes under a prefix of its own (REDIS_KEY_PREFIX) and deletes its keys after,
+so runs in parallel, or a developer's server on the same Redis, do not share counts.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
-from api.shared_buckets import SharedTokenBuckets, create_table, server_table
-from tests.servers import running_server
+from api.ratelimit import RateLimits
+from api.settings import Settings
+from tests.servers import group_members, running_server
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def take_all(path: str, attempts: int) -> int:
-    """One worker's share: how many of `attempts` single tokens it was granted."""
-    buckets = SharedTokenBuckets(Path(path), 6, family="operations")
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the local Redis, emptied afterwards."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
-        return sum(buckets.acquire(["address:192.0.2.7"], 1) == 0 for _ in range(attempts))
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    prefix = f"voisinage-test-{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
     finally:
-        buckets.close()
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        assert not list(client.scan_iter(match=f"{prefix}:*"))
+        client.close()
 
 
-def test_two_processes_share_one_bucket(tmp_path: Path) -> None:
-    table = tmp_path / "buckets.bin"
-    create_table(table)
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        granted = pool.starmap(take_all, [(str(table), 6), (str(table), 6)])
-    # 6 a minute refill 0.1 token a second: the run is far too short for a seventh.
-    assert sum(granted) == 6
+def keys_under(prefix: str) -> list[bytes]:
+    with redis.Redis.from_url(REDIS_URL) as client:
+        return list(client.scan_iter(match=f"{prefix}:*"))
 
 
-def test_a_refusal_says_when_to_retry_and_families_do_not_mix(tmp_path: Path) -> None:
-    table = tmp_path / "buckets.bin"
-    create_table(table)
-    now = [100.0]
-    searches = SharedTokenBuckets(table, 2, family="proximity", clock=lambda: now[0])
-    operations = SharedTokenBuckets(table, 60, family="operations", clock=lambda: now[0])
-    keys = ["address:192.0.2.7", "account:42"]
-    assert [searches.acquire(keys, 1) for _ in range(2)] == [0.0, 0.0]
-    assert searches.acquire(keys, 1) == pytest.approx(30.0)  # 2 a minute: one every 30 s
-    assert operations.acquire(keys, 1) == 0.0  # another limit, another bucket
-    now[0] += 30.0
-    assert searches.acquire(keys, 1) == 0.0
-
-
-def test_a_full_table_forgets_the_bucket_updated_longest_ago(tmp_path: Path) -> None:
-    table = tmp_path / "buckets.bin"
-    create_table(table, slots=2)
-    now = [0.0]
-    buckets = SharedTokenBuckets(table, 1, family="operations", clock=lambda: now[0])
-    for second, key in enumerate(["a", "b"]):
-        now[0] = float(second)
-        assert buckets.acquire([key], 1) == 0.0
-    now[0] = 2.0
-    assert buckets.acquire(["b"], 1) > 0  # b is still remembered, and empty
-    assert buckets.acquire(["c"], 1) == 0.0  # c takes a's slot (the stalest)...
-    assert buckets.acquire(["a"], 1) == 0.0  # ...so a comes back with a full bucket
-
-
-def test_stale_tables_of_dead_servers_are_removed(tmp_path: Path) -> None:
-    dead = tmp_path / "rate-limits-999999999.bin"
-    dead.write_bytes(b"")
-    mine = server_table(tmp_path)
-    assert not dead.exists()
-    assert mine.name.startswith("rate-limits-") and mine.parent == tmp_path
-
-
-def test_two_workers_grant_one_limit(database_url: str, tmp_path: Path) -> None:
-    with running_server(
-        database_url, tmp_path / "workers.log", WORKERS="2", RATE_LIMIT_PER_MINUTE="8"
-    ) as server:
+def test_two_servers_on_one_redis_grant_one_limit(
+    database_url: str, tmp_path: Path, redis_prefix: str
+) -> None:
+    shared = {
+        "REDIS_URL": REDIS_URL,
+        "REDIS_KEY_PREFIX": redis_prefix,
+        "RATE_LIMIT_PER_MINUTE": "8",
+    }
+    groups = []
+    with (
+        running_server(database_url, tmp_path / "a.log", **shared) as first,
+        running_server(database_url, tmp_path / "b.log", **shared) as second,
+    ):
+        groups = [first.process.pid, second.process.pid]
         statuses = []
-        for _ in range(30):  # a new connection each time: both workers accept some
+        for n in range(30):
+            server = (first, second)[n % 2]
             with httpx.Client(base_url=server.http_url) as client:
                 response = client.post("/graphql", json={"query": "{ __typename }"})
                 statuses.append(response.status_code)
+        assert keys_under(redis_prefix)  # the counts are in Redis, under this run's prefix
+
     assert statuses.count(200) == 8
     assert statuses.count(429) == 22
+    assert all(not group_members(group) for group in groups)  # every process stopped
+
+
+async def test_a_refusal_says_when_to_retry_and_families_do_not_mix(
+    settings: Settings, redis_prefix: str
+) -> None:
+    limits = RateLimits(
+        replace(
+            settings,
+            redis_url=REDIS_URL,
+            redis_key_prefix=redis_prefix,
+            rate_limit_per_minute=60,
+            proximity_rate_limit_per_minute=2,
+        )
+    )
+    assert limits.operations is not None and limits.proximity is not None
+    keys = ["address:192.0.2.7", "account:42"]
+    try:
+        assert [await limits.proximity.acquire(keys) for _ in range(2)] == [0.0, 0.0]
+        wait_s = await limits.proximity.acquire(keys)
+        assert 0 < wait_s <= 60  # the window ends within a minute
+        assert await limits.operations.acquire(keys) == 0.0  # another limit, other counts
+    finally:
+        await limits.close()
+
+
+async def test_an_unreachable_redis_grants_rather_than_fails(settings: Settings) -> None:
+    limits = RateLimits(
+        replace(settings, redis_url="redis://127.0.0.1:9/0", rate_limit_per_minute=1)
+    )
+    assert limits.operations is not None
+    try:
+        assert [await limits.operations.acquire(["address:a"]) for _ in range(3)] == [0.0] * 3
+    finally:
+        await limits.close()

@@ -1,4 +1,5 @@
-"""Rate limits: token buckets per address and per account, and the stricter proximity limit."""
+"""Rate limits: sliding-window counters per address and per account, and the stricter proximity
+limit (the `limits` library, in memory here; tests/test_shared_buckets.py runs them on Redis)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.context import Viewer
 from api.observability import RequestState
-from api.ratelimit import TokenBuckets, client_keys
+from api.ratelimit import RateLimits, client_keys, seconds_until_free
 from api.settings import Settings
-from tests.api.conftest import SIGN_UP
+from tests.api.conftest import GraphQLClient
 
 NEAR = "{ neighbourhoods(near: {lng: 1.99, lat: 48.85}, first: 1) { edges { cursor } } }"
 TWO_SEARCHES = (
@@ -25,49 +26,33 @@ TWO_SEARCHES = (
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+WINDOW_S = 60
 
 
-def test_a_bucket_grants_a_minute_of_burst_then_the_steady_rate() -> None:
-    clock = Clock()
-    buckets = TokenBuckets(60, clock=clock)  # one a second
-
-    assert all(buckets.acquire(["a"], 1) == 0 for _ in range(60))
-    assert buckets.acquire(["a"], 1) == pytest.approx(1.0)
-    clock.now += 0.5
-    assert buckets.acquire(["a"], 1) == pytest.approx(0.5)
-    clock.now += 0.5
-    assert buckets.acquire(["a"], 1) == 0
-    assert buckets.acquire(["b"], 1) == 0  # other keys are untouched
+def test_a_full_minute_waits_until_the_window_turns() -> None:
+    # 3 a minute, all taken 15 s into the current minute: room again when it ends, in 45 s.
+    assert seconds_until_free(3, WINDOW_S, 1, 0, 0.0, 3, 45.0 + WINDOW_S) == pytest.approx(45.0)
 
 
-def test_a_refusal_takes_nothing_from_any_bucket() -> None:
-    clock = Clock()
-    buckets = TokenBuckets(60, clock=clock)
-    assert buckets.acquire(["address"], 59) == 0
-
-    assert buckets.acquire(["address", "account"], 2) > 0
-
-    assert buckets.acquire(["account"], 60) == 0  # the account's bucket was not charged
+def test_the_previous_minute_s_count_fades_over_the_current_one() -> None:
+    # 60 taken last minute and 20 s of this one left: 60 × 20/60 = 20 of them still count, so
+    # 40 more fit now; with 50 taken, the next fits once they count for less than 10, in 10 s.
+    assert seconds_until_free(60, WINDOW_S, 1, 60, 20.0, 0, 0.0) == 0.0
+    assert seconds_until_free(60, WINDOW_S, 1, 60, 20.0, 50, 80.0) == pytest.approx(10.0)
 
 
-def test_more_than_a_bucket_holds_waits_at_most_one_full_refill() -> None:
-    buckets = TokenBuckets(60, clock=Clock())
-
-    assert buckets.acquire(["a"], 500) == pytest.approx(60.0)
+def test_more_than_a_window_holds_waits_one_window() -> None:
+    assert seconds_until_free(3, WINDOW_S, 5, 0, 0.0, 0, 0.0) == WINDOW_S
 
 
-def test_memory_is_bounded_by_forgetting_the_least_recently_seen_keys() -> None:
-    buckets = TokenBuckets(60, max_keys=3, clock=Clock())
-    for key in "abcd":
-        buckets.acquire([key], 1)
-
-    assert list(buckets.buckets) == ["b", "c", "d"]
+async def test_a_refusal_charges_no_key_and_says_how_long_to_wait(settings: Settings) -> None:
+    limits = RateLimits(replace(settings, rate_limit_per_minute=3))
+    assert limits.operations is not None
+    assert await limits.operations.acquire(["address:a"], 2) == 0
+    wait_s = await limits.operations.acquire(["address:a", "account:1"], 2)
+    assert 0 < wait_s <= WINDOW_S
+    assert await limits.operations.acquire(["account:1"], 3) == 0  # was not charged above
+    assert await limits.operations.acquire(["address:b"], 1) == 0  # other keys are untouched
 
 
 def test_signed_in_callers_are_counted_by_address_and_by_account() -> None:
@@ -119,10 +104,11 @@ async def test_over_the_limit_answers_429_with_retry_after(
         other = await client("198.51.100.2").post("/graphql", json={"query": "{ __typename }"})
 
     assert refused.status_code == 429
-    assert refused.headers["retry-after"] == "20"  # 3 a minute: one token every 20 s
+    retry_after_s = int(refused.headers["retry-after"])
+    assert 1 <= retry_after_s <= 60  # when this minute's window ends
     assert refused.headers["content-type"].startswith("application/json")
     [error] = refused.json()["errors"]
-    assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfterSeconds": 20}
+    assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfterSeconds": retry_after_s}
     assert other.status_code == 200  # another address has its own bucket
 
 
@@ -130,11 +116,8 @@ async def test_an_account_is_limited_whatever_address_it_comes_from(
     settings: Settings, clean_db: AsyncEngine
 ) -> None:
     async with app_with(settings, rate_limit_per_minute=4) as client:
-        signed_up = await client("198.51.100.1").post(
-            "/graphql",
-            json={"query": SIGN_UP, "variables": {"email": "a@example.org", "name": "A"}},
-        )
-        headers = {"authorization": f"Bearer {signed_up.json()['data']['signUp']['token']}"}
+        signed_in = await GraphQLClient(client("198.51.100.1")).sign_up("a@example.org")
+        headers = signed_in.headers
         statuses = [
             (
                 await client(address).post(
