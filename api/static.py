@@ -4,12 +4,15 @@ Every path that is not the API's (`/graphql`, `/healthz`...) is a client route: 
 `index.html` and the client's router shows the screen. Files under `/assets/` are immutable
 (content-hashed names) and cached for a year; `index.html` is never cached, so a new build is
 picked up at once. `index.html` carries a Content-Security-Policy without inline scripts, and
-every request stays on this origin (docs/web.md, "Security").
+every request stays on this origin (docs/web.md, "Session and security"), except map tiles when
+the build names a basemap.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -47,13 +50,29 @@ def content_security_policy(basemap_origin: str | None = None) -> str:
     )
 
 
-PAGE_HEADERS = {
-    "content-security-policy": content_security_policy(),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-cache",
-    "permissions-policy": "camera=(), microphone=(), geolocation=(self)",
-}
+BASEMAP = re.compile(r'<meta name="voisinage-basemap" content="([^"]*)"')
+
+
+def basemap_origin(page: str) -> str | None:
+    """The origin of the tile server the build named (`VITE_BASEMAP_URL`, docs/web.md), as a CSP
+    source: `https://{s}.tile.example.org/{z}/{x}/{y}.png` → `https://*.tile.example.org`."""
+    found = BASEMAP.search(page)
+    if found is None or not found.group(1).startswith("https://"):
+        return None
+    host = urlsplit(found.group(1).replace("{s}", "x")).netloc
+    if not host or not re.fullmatch(r"[A-Za-z0-9.:-]+", host):
+        return None
+    return "https://" + ("*." + host[2:] if found.group(1).startswith("https://{s}.") else host)
+
+
+def page_headers(page: str) -> dict[str, str]:
+    return {
+        "content-security-policy": content_security_policy(basemap_origin(page)),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-cache",
+        "permissions-policy": "camera=(), microphone=(), geolocation=(self)",
+    }
 
 
 class ImmutableAssets(StaticFiles):
@@ -76,7 +95,8 @@ def web_routes(dist: Path = WEB_DIST) -> list[BaseRoute]:
             return PlainTextResponse(
                 MISSING, status_code=503, headers={"cache-control": "no-store"}
             )
-        return HTMLResponse(index.read_text(encoding="utf-8"), headers=PAGE_HEADERS)
+        page = index.read_text(encoding="utf-8")
+        return HTMLResponse(page, headers=page_headers(page))
 
     return [
         Mount("/assets", ImmutableAssets(directory=dist / "assets", check_dir=False)),

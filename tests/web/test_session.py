@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from api.static import web_routes
+from api.static import basemap_origin, content_security_policy, web_routes
 from api.web_session import COOKIE
 from tests.servers import GRAPHQL_TRANSPORT_WS, Server, receive_json
 from tests.web.browser import DEMO_PASSWORD, MEMBER
@@ -114,3 +114,20 @@ async def test_without_a_build_the_page_says_how_to_make_one(tmp_path: Path) -> 
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.get("/quartier")
     assert response.status_code == 503 and "make web" in response.text
+
+
+def test_a_basemap_named_by_the_build_is_the_only_other_origin_allowed() -> None:
+    def page(url: str) -> str:
+        return f'<meta name="voisinage-basemap" content="{url}" />'
+
+    assert basemap_origin(page("")) is None
+    assert basemap_origin(page("http://tiles.example.org/{z}/{x}/{y}.png")) is None
+    assert basemap_origin(page("https://tiles.example.org/{z}/{x}/{y}.png")) == (
+        "https://tiles.example.org"
+    )
+    assert basemap_origin(page("https://{s}.tile.example.org/{z}/{x}/{y}.png")) == (
+        "https://*.tile.example.org"
+    )
+    assert "img-src 'self' data: https://tiles.example.org;" in content_security_policy(
+        "https://tiles.example.org"
+    )

@@ -33,8 +33,12 @@ export function createMap(
     keyboard: true,
   });
   L.control.zoom({ zoomInTitle: options.zoomIn, zoomOutTitle: options.zoomOut }).addTo(map);
-  const basemap = document.querySelector<HTMLMetaElement>('meta[name="voisinage-basemap"]')?.content;
-  if (basemap) L.tileLayer(basemap, { maxZoom: 18 }).addTo(map);
+  const meta = (name: string) => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content;
+  const basemap = meta("voisinage-basemap");
+  if (basemap) {
+    L.control.attribution({ prefix: false }).addTo(map);
+    L.tileLayer(basemap, { maxZoom: 18, attribution: meta("voisinage-basemap-attribution") ?? "" }).addTo(map);
+  }
   map.fitBounds(FRANCE);
   const layer = L.featureGroup().addTo(map);
   if (options.onPick) {
