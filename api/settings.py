@@ -98,6 +98,21 @@ class Settings:
             "doc": "largest boundary a neighbourhood may have",
         },
     )
+    min_neighbourhood_area_km2: float = field(
+        default=0.5,
+        metadata={
+            "env": "MIN_NEIGHBOURHOOD_AREA_KM2",
+            "doc": "smallest area of each part of a boundary drawn through the API (privacy)",
+        },
+    )
+    max_drawn_neighbourhoods: int = field(
+        default=3,
+        metadata={
+            "min": 1,
+            "env": "MAX_DRAWN_NEIGHBOURHOODS",
+            "doc": "networks one account (not an admin) may draw in 30 days",
+        },
+    )
     proximity_floor_m: int = field(
         default=500,
         metadata={
@@ -385,6 +400,10 @@ class Settings:
     @property
     def max_neighbourhood_area_m2(self) -> float:
         return self.max_neighbourhood_area_km2 * 1_000_000
+
+    @property
+    def min_neighbourhood_area_m2(self) -> float:
+        return self.min_neighbourhood_area_km2 * 1_000_000
 
 
 def settings_table() -> list[tuple[str, str, str]]:

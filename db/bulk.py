@@ -1,5 +1,10 @@
 """Bulk geography: import neighbourhood polygons, reassign every household.
 
+These are operator tools (the command line, run by an admin; no API request reaches them), and
+unlike a boundary drawn through the API they *move* households: every home goes where the rule
+puts it, and every pending proposal to move (`neighbourhood_moves`) is withdrawn, since each
+household is then where its home belongs. docs/neighbourhoods.md, "Bulk tools".
+
 The bulk path computes the rule of a registration (`queries.households.REGISTER`), set-wise:
 polygons are cut with `ST_Subdivide` into small parts (a point-in-polygon test on ~64 vertices
 instead of thousands), joined to the homes through a GiST index, and the smallest/oldest covering
@@ -171,6 +176,10 @@ APPLY = text(
     """
 )
 
+WITHDRAW_ALL_MOVES = text("DELETE FROM neighbourhood_moves")
+"""After a full reassignment every household is where the rule puts its home: no proposal is left
+to make (a declined one included: the operator's reassignment overrides it)."""
+
 HOUSEHOLD_HOMES: TableClause = Household.__table__  # type: ignore[assignment]
 
 
@@ -262,7 +271,8 @@ async def create_cell_neighbourhoods(conn: AsyncConnection, cells: Sequence[str]
 async def reassign_all_in(
     conn: AsyncConnection, *, step: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
-    """Reassign every household inside the caller's transaction; returns counts.
+    """Reassign every household inside the caller's transaction (moving them: an operator's
+    tool, not a drawing), withdraw every pending proposal; returns counts.
 
     Only the movers are written (`moves`: assignment differs from the current neighbourhood),
     joined by id: each written row costs a new tuple, an entry in every index of `households`
@@ -275,6 +285,7 @@ async def reassign_all_in(
     await conn.execute(WRITER_SETS_MEMBERSHIP)
     moved = (await conn.execute(APPLY)).rowcount
     await conn.execute(TRIGGER_SETS_MEMBERSHIP)  # later writes in the caller's transaction
+    await conn.execute(WITHDRAW_ALL_MOVES)
     step("households updated")
     total = counts["homes"]
     return {

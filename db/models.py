@@ -73,6 +73,12 @@ class Neighbourhood(Base):
             postgresql_where=text("kind = 'H3_CELL'"),
         ),
         Index("ix_neighbourhoods_boundary", "boundary", postgresql_using="gist"),
+        Index(
+            "ix_neighbourhoods_created_by_account_id",
+            "created_by_account_id",
+            "created_at",
+            postgresql_where=text("created_by_account_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -89,6 +95,38 @@ class Neighbourhood(Base):
         Float, Computed("ST_Area(boundary::geography)", persisted=True)
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL", use_alter=True)
+    )
+    """Who drew it through the API (a quota counts these); NULL for cells, seeds, bulk imports."""
+
+
+class NeighbourhoodMove(Base):
+    """A move a drawn or changed boundary proposes to a household; it happens only if accepted.
+
+    `to_neighbourhood_id` NULL: the H3_CELL neighbourhood of the household's own cell, created
+    on acceptance (a proposal never creates a public row). `declined_at`: refused, kept so the
+    same proposal is not made again (migration 0013)."""
+
+    __tablename__ = "neighbourhood_moves"
+    __table_args__ = (
+        Index(
+            "ix_neighbourhood_moves_to_neighbourhood_id",
+            "to_neighbourhood_id",
+            postgresql_where=text("to_neighbourhood_id IS NOT NULL"),
+        ),
+    )
+
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE"), primary_key=True
+    )
+    to_neighbourhood_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("neighbourhoods.id", ondelete="CASCADE")
+    )
+    proposed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    declined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Household(Base):

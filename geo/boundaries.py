@@ -54,6 +54,37 @@ def geojson_to_multipolygon(value: object, *, max_area_m2: float) -> MultiPolygo
     return multipolygon
 
 
+def check_drawn_parts(geom: MultiPolygon, *, min_part_area_m2: float) -> None:
+    """Refuse a boundary drawn through the API with a part smaller than `min_part_area_m2`.
+
+    Each part, not the total: a big part far away must not carry a tiny one around a house. A
+    drawing learns nothing about homes anyway (households are invited, not moved, and counts are
+    coarse and on public points); the floor keeps a network a place for a community, and keeps
+    what a new registration in it says about a home (it is somewhere in there) coarse.
+
+    Raises:
+        GeoValidationError: "GEOMETRY_TOO_SMALL", naming the part and both areas.
+    """
+    for number, part in enumerate(geom.geoms, start=1):
+        area_m2 = geodesic_area_m2(part)
+        if area_m2 < min_part_area_m2:
+            raise GeoValidationError(
+                "GEOMETRY_TOO_SMALL",
+                f"Polygon {number} of the boundary covers {area_m2 / 1e6:,.3f} km², less than "
+                f"the minimum of {min_part_area_m2 / 1e6:,.2f} km² for each part of a network",
+            )
+
+
+def margin_degrees(geom: MultiPolygon | Polygon, distance_m: float) -> tuple[float, float]:
+    """(longitude, latitude) degrees that span at least `distance_m` anywhere in `geom`'s
+    bounding box grown by that margin, for a bounding-box prefilter (`ST_Expand`)."""
+    _west, south, _east, north = geom.bounds
+    dlat = distance_m / 110_500.0  # a degree of latitude is 110.57 km at the equator, the least
+    worst_lat = min(89.0, max(abs(south), abs(north)) + dlat)
+    dlng = distance_m / (111_320.0 * math.cos(math.radians(worst_lat)))
+    return dlng, dlat
+
+
 def multipolygon_to_geojson(geom: MultiPolygon | Polygon) -> dict[str, object]:
     """RFC 7946 MultiPolygon mapping with JSON lists, [lng, lat] positions.
 

@@ -47,6 +47,16 @@ class MembershipPolicy(Enum):
 KIND_OF = members_by_value(NeighbourhoodKind)
 POLICY_OF = members_by_value(MembershipPolicy)
 
+SMALL_COUNT = 5
+"""k-anonymity threshold: a count of households below it is not shown to strangers (null)."""
+
+
+def coarse_count(count: int) -> int | None:
+    """A count about strangers' households for someone who may not see them: null below
+    `SMALL_COUNT`, else rounded down to a multiple of it, so that no answer, nor the difference
+    of two answers, singles out one household."""
+    return None if count < SMALL_COUNT else count - count % SMALL_COUNT
+
 
 @strawberry.type(description="A neighbourhood network: the community a household belongs to.")
 class Neighbourhood(relay.Node):
@@ -61,10 +71,14 @@ class Neighbourhood(relay.Node):
         description="Whether living there is enough to be a member, or an ambassador approves "
         "newcomers (see pendingMemberships)."
     )
+    shown_to_reader: strawberry.Private[bool] = False
+    """Built for someone who reads this network although the request's viewer does not say so
+    yet: its drawer, in the payload of the mutation that made them its ambassador."""
 
     @classmethod
-    def from_row(cls, row: NeighbourhoodRow) -> Neighbourhood:
+    def from_row(cls, row: NeighbourhoodRow, *, shown_to_reader: bool = False) -> Neighbourhood:
         return cls(
+            shown_to_reader=shown_to_reader,
             id=row.id,
             name=row.name,
             kind=KIND_OF[row.kind],
@@ -82,10 +96,15 @@ class Neighbourhood(relay.Node):
 
     @strawberry.field(
         description="How many households are members now (approved: under an APPROVAL policy, "
-        "households waiting for an ambassador are not counted)."
+        "households waiting for an ambassador are not counted). Exact for its members, "
+        "ambassadors and admins; for anyone else null when fewer than 5 (a small count says "
+        "too much about a few homes)."
     )
-    async def member_count(self, info: strawberry.Info[Context, None]) -> int:
-        return await info.context.loaders.member_count_by_neighbourhood_id.load(self.id) or 0
+    async def member_count(self, info: strawberry.Info[Context, None]) -> int | None:
+        count = await info.context.loaders.member_count_by_neighbourhood_id.load(self.id) or 0
+        if count >= SMALL_COUNT or self.shown_to_reader or info.context.viewer.can_read(self.id):
+            return count
+        return None
 
     @strawberry.field(
         description="Posts of this neighbourhood, newest first; hidden and expired ones are left "
@@ -144,3 +163,19 @@ class NeighbourhoodLookup:
     h3_cell: H3Cell = strawberry.field(
         description="The point's H3 cell at the configured resolution."
     )
+
+
+@strawberry.type(
+    description="A move proposed to your household because a boundary was drawn or changed: the "
+    "assignment rule now puts your home in another network. Nothing changes until you accept "
+    "(acceptNeighbourhoodMove); you keep your network, its feed and your status meanwhile. Only "
+    "your household sees it: whoever drew the boundary is not told."
+)
+class NeighbourhoodMove:
+    neighbourhood: Neighbourhood | None = strawberry.field(
+        description="Where you would move; null when it is your home's H3_CELL network, which "
+        "does not exist yet and is created if you accept."
+    )
+    kind: NeighbourhoodKind = strawberry.field(description="Kind of that network.")
+    h3_cell: H3Cell = strawberry.field(description="Your home's H3 cell.")
+    proposed_at: datetime = strawberry.field(description="When the boundary change proposed it.")

@@ -2,16 +2,21 @@
 
 Assignment rule (see `geo.assignment`): the smallest covering POLYGON neighbourhood, then the
 oldest, then the lowest id; where none covers the point, the H3_CELL neighbourhood of its cell.
-A registration applies it in one statement (`queries.households.REGISTER`), a boundary change
-in `reassign_households`, a national import set-wise (`db.bulk`); `neighbourhood_at` reads it.
+A registration applies it in one statement (`queries.households.REGISTER`), a national import
+set-wise (`db.bulk`); `neighbourhood_at` reads it. A boundary drawn or changed through the API
+moves only the drawer's own household: every other household the rule would move gets a
+proposal (`neighbourhood_moves`) and moves when it accepts (`accept_move`), so that drawing
+never relocates anyone nor tells the drawer where a home is (docs/neighbourhoods.md).
 Boundary changes and registrations are serialised by an advisory lock (exclusive for boundary
-changes, shared for registrations) so a registration can never miss a polygon being created.
+changes, shared for registrations and acceptances) so none can miss a polygon being drawn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon
@@ -21,8 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Household, Neighbourhood
 from db.rows import NeighbourhoodRow, Reassignment
+from geo.boundaries import margin_degrees
 from geo.cells import cell_to_multipolygon
 from geo.coords import LngLat
+from geo.privacy import PUBLIC_OFFSET_MAX_M
 
 BOUNDARY_LOCK_KEY = 0x766F6973  # "vois": one lock shared by every boundary change
 CELL_NAME_PREFIX = "Secteur"
@@ -204,14 +211,48 @@ async def nearest_neighbourhoods(
     return out
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoundaryChange:
+    """What a drawing did. `moves` counts the drawer's own household only (no other moves);
+    `public_points_inside` counts the other households, not members, whose *public* point the
+    boundary covers: the only figure about strangers a drawer may see (coarsened by the API)."""
+
+    neighbourhood: NeighbourhoodRow
+    moves: Reassignment
+    public_points_inside: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveRow:
+    """A household's pending move: to `to_neighbourhood_id`, or (None) to the H3_CELL
+    neighbourhood of its own `h3_cell`, not created yet."""
+
+    household_id: int
+    to_neighbourhood_id: int | None
+    h3_cell: str
+    proposed_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveDecision:
+    """`DONE`: moved (accept) or declined; `NONE`: no pending move; `CHANGED`: the pending move is
+    not to the neighbourhood the household was shown (nothing written)."""
+
+    status: Literal["DONE", "NONE", "CHANGED"]
+    neighbourhood: NeighbourhoodRow | None = None
+
+
 async def create_polygon_neighbourhood(
     conn: AsyncConnection,
     *,
     name: str,
     boundary: MultiPolygon,
     commune_code: str | None,
-) -> tuple[NeighbourhoodRow, Reassignment]:
-    """Insert a POLYGON neighbourhood and move the households it now covers, in one transaction."""
+    created_by_account_id: int | None = None,
+    own_household_id: int | None = None,
+) -> BoundaryChange:
+    """Insert a POLYGON neighbourhood; move the drawer's own household if the rule says so, and
+    propose the move to every other household it would take, in one transaction."""
     await lock_boundaries(conn, exclusive=True)
     result = await conn.execute(
         insert(Neighbourhood)
@@ -220,18 +261,23 @@ async def create_polygon_neighbourhood(
             kind="POLYGON",
             boundary=from_shape(boundary, srid=4326),
             commune_code=commune_code,
+            created_by_account_id=created_by_account_id,
         )
         .returning(Neighbourhood.id)
     )
     nid = int(result.scalar_one())
-    moves = await reassign_households(conn, neighbourhood_id=nid)
-    return (await neighbourhoods_by_id(conn, [nid]))[nid], moves
+    return await boundary_changed(conn, nid, boundary, own_household_id=own_household_id)
 
 
 async def update_neighbourhood_boundary(
-    conn: AsyncConnection, neighbourhood_id: int, boundary: MultiPolygon
-) -> tuple[NeighbourhoodRow, Reassignment] | None:
-    """Change a POLYGON boundary and reassign both the old and the new members (None: not found)."""
+    conn: AsyncConnection,
+    neighbourhood_id: int,
+    boundary: MultiPolygon,
+    *,
+    own_household_id: int | None = None,
+) -> BoundaryChange | None:
+    """Change a POLYGON boundary; the drawer's household moves, members now outside and
+    households now inside get proposals (None: no such POLYGON neighbourhood)."""
     await lock_boundaries(conn, exclusive=True)
     result = await conn.execute(
         Neighbourhood.__table__.update()  # type: ignore[attr-defined]
@@ -241,8 +287,56 @@ async def update_neighbourhood_boundary(
     )
     if result.scalar_one_or_none() is None:
         return None
-    moves = await reassign_households(conn, neighbourhood_id=neighbourhood_id)
-    return (await neighbourhoods_by_id(conn, [neighbourhood_id]))[neighbourhood_id], moves
+    return await boundary_changed(
+        conn, neighbourhood_id, boundary, own_household_id=own_household_id
+    )
+
+
+async def boundary_changed(
+    conn: AsyncConnection, nid: int, boundary: MultiPolygon, *, own_household_id: int | None
+) -> BoundaryChange:
+    moves = await reassign_households(conn, neighbourhood_id=nid, own_household_id=own_household_id)
+    inside = await public_points_inside(conn, nid, boundary, exclude_household_id=own_household_id)
+    row = (await neighbourhoods_by_id(conn, [nid]))[nid]
+    return BoundaryChange(neighbourhood=row, moves=moves, public_points_inside=inside)
+
+
+async def recently_drawn(conn: AsyncConnection, account_id: int, *, days: int) -> int:
+    """Networks `account_id` drew in the last `days` days (a quota; callers hold the lock)."""
+    result = await conn.execute(
+        select(func.count()).where(
+            Neighbourhood.created_by_account_id == account_id,
+            Neighbourhood.created_at > func.now() - func.make_interval(0, 0, 0, days),
+        )
+    )
+    return int(result.scalar_one())
+
+
+PUBLIC_POINTS_INSIDE = text(
+    """
+    SELECT count(*) FROM households h, neighbourhoods n
+     WHERE n.id = :nid
+       AND h.home_location && ST_Expand(n.boundary, :dlng, :dlat)
+       AND ST_Covers(n.boundary, h.public_location)
+       AND h.neighbourhood_id <> :nid
+       AND h.id IS DISTINCT FROM CAST(:own AS bigint)
+    """
+)
+"""The exact points' GiST index only narrows the candidates to a box grown by more than the
+largest displacement (every public point lies within it of its home, geo.privacy), so the
+candidates are a superset and the answer is decided by the public points alone."""
+
+
+async def public_points_inside(
+    conn: AsyncConnection,
+    neighbourhood_id: int,
+    boundary: MultiPolygon,
+    *,
+    exclude_household_id: int | None,
+) -> int:
+    dlng, dlat = margin_degrees(boundary, PUBLIC_OFFSET_MAX_M * 1.25)
+    parameters = {"nid": neighbourhood_id, "dlng": dlng, "dlat": dlat, "own": exclude_household_id}
+    return int((await conn.execute(PUBLIC_POINTS_INSIDE, parameters)).scalar_one())
 
 
 REASSIGN_TARGETS = text(
@@ -250,10 +344,14 @@ REASSIGN_TARGETS = text(
     SELECT h.id, h.neighbourhood_id AS old_id, h.h3_cell,
            (SELECT n.id FROM neighbourhoods n
              WHERE n.kind = 'POLYGON' AND ST_Covers(n.boundary, h.home_location)
-             ORDER BY n.area_m2, n.created_at, n.id LIMIT 1) AS polygon_id
+             ORDER BY n.area_m2, n.created_at, n.id LIMIT 1) AS polygon_id,
+           (SELECT c.id FROM neighbourhoods c
+             WHERE c.kind = 'H3_CELL' AND c.h3_cell = h.h3_cell) AS cell_id
       FROM households h
      WHERE h.neighbourhood_id = :nid
         OR ST_Covers((SELECT boundary FROM neighbourhoods WHERE id = :nid), h.home_location)
+        OR h.id IN (SELECT m.household_id FROM neighbourhood_moves m
+                     WHERE m.to_neighbourhood_id = :nid)
     """
 )
 
@@ -264,24 +362,133 @@ APPLY_ASSIGNMENT = text(
      WHERE h.id = u.id AND h.neighbourhood_id <> u.nid
     """
 )
+PROPOSE_MOVES = text(
+    """
+    INSERT INTO neighbourhood_moves AS m (household_id, to_neighbourhood_id)
+    SELECT u.id, u.nid FROM unnest(CAST(:ids AS bigint[]), CAST(:nids AS bigint[])) AS u(id, nid)
+    ON CONFLICT (household_id) DO UPDATE
+       SET to_neighbourhood_id = EXCLUDED.to_neighbourhood_id, proposed_at = now(),
+           declined_at = NULL
+     WHERE m.to_neighbourhood_id IS DISTINCT FROM EXCLUDED.to_neighbourhood_id
+    """
+)
+"""A proposal already made (pending or declined) to the same place is left as it is: a redraw
+does not nag a household that said no."""
+WITHDRAW_MOVES = text(
+    "DELETE FROM neighbourhood_moves WHERE household_id = ANY(CAST(:ids AS bigint[]))"
+)
 
 
-async def reassign_households(conn: AsyncConnection, *, neighbourhood_id: int) -> Reassignment:
-    """Re-run the assignment rule for everyone inside the boundary or currently a member."""
+async def reassign_households(
+    conn: AsyncConnection, *, neighbourhood_id: int, own_household_id: int | None = None
+) -> Reassignment:
+    """Re-run the assignment rule for everyone inside the boundary, currently a member, or
+    proposed a move here; move `own_household_id` (the drawer's), propose the others' moves.
+
+    A household the rule leaves where it is loses any proposal (it is where it belongs). A
+    proposal to a cell without a neighbourhood yet stores NULL: the cell is created when the
+    household accepts, so that no public row appears because of where a home is.
+    """
     targets = (await conn.execute(REASSIGN_TARGETS, {"nid": neighbourhood_id})).all()
-    orphan_cells = [row.h3_cell for row in targets if row.polygon_id is None]
-    cell_ids = await ensure_cell_neighbourhoods(conn, orphan_cells)
-    ids: list[int] = []
-    new_ids: list[int] = []
+    staying: list[int] = []
+    proposed: list[tuple[int, int | None]] = []
     moved_in = moved_out = 0
     for row in targets:
-        new_id = row.polygon_id if row.polygon_id is not None else cell_ids[row.h3_cell]
-        if new_id == row.old_id:
-            continue
-        ids.append(row.id)
-        new_ids.append(new_id)
-        moved_in += new_id == neighbourhood_id
-        moved_out += row.old_id == neighbourhood_id
-    if ids:
-        await conn.execute(APPLY_ASSIGNMENT, {"ids": ids, "nids": new_ids})
+        target = row.polygon_id if row.polygon_id is not None else row.cell_id
+        if row.id == own_household_id:
+            staying.append(row.id)
+            if target == row.old_id:
+                continue
+            if target is None:
+                target = (await ensure_cell_neighbourhoods(conn, [row.h3_cell]))[row.h3_cell]
+            await conn.execute(APPLY_ASSIGNMENT, {"ids": [row.id], "nids": [target]})
+            moved_in += target == neighbourhood_id
+            moved_out += row.old_id == neighbourhood_id
+        elif target == row.old_id:
+            staying.append(row.id)
+        else:
+            proposed.append((row.id, target))
+    if staying:
+        await conn.execute(WITHDRAW_MOVES, {"ids": staying})
+    if proposed:
+        ids, nids = zip(*sorted(proposed), strict=True)
+        await conn.execute(PROPOSE_MOVES, {"ids": list(ids), "nids": list(nids)})
     return Reassignment(moved_in=moved_in, moved_out=moved_out)
+
+
+PENDING_MOVE = text(
+    """
+    SELECT m.household_id, m.to_neighbourhood_id, h.h3_cell, m.proposed_at
+      FROM neighbourhood_moves m JOIN households h ON h.id = m.household_id
+     WHERE m.household_id = :hid AND m.declined_at IS NULL
+    """
+)
+
+
+async def pending_move(conn: AsyncConnection, household_id: int) -> MoveRow | None:
+    """The household's pending (not declined) proposal, if any."""
+    row = (await conn.execute(PENDING_MOVE, {"hid": household_id})).one_or_none()
+    return MoveRow(**row._mapping) if row else None
+
+
+MOVE_FOR_UPDATE = text(
+    """
+    SELECT m.to_neighbourhood_id, h.neighbourhood_id AS old_id, h.h3_cell,
+           (SELECT n.id FROM neighbourhoods n
+             WHERE n.kind = 'POLYGON' AND ST_Covers(n.boundary, h.home_location)
+             ORDER BY n.area_m2, n.created_at, n.id LIMIT 1) AS polygon_id,
+           (SELECT c.id FROM neighbourhoods c
+             WHERE c.kind = 'H3_CELL' AND c.h3_cell = h.h3_cell) AS cell_id
+      FROM neighbourhood_moves m JOIN households h ON h.id = m.household_id
+     WHERE m.household_id = :hid AND m.declined_at IS NULL
+       FOR UPDATE OF m, h
+    """
+)
+DECLINE_MOVE = text("UPDATE neighbourhood_moves SET declined_at = now() WHERE household_id = :hid")
+
+
+def proposal_matches(row: Any, expected_neighbourhood_id: int | None) -> bool:
+    """The pending move is the one shown (when the client says which) and still the rule's
+    answer for the home (proposals follow every boundary change; this is the belt to those
+    braces)."""
+    to_id = row.to_neighbourhood_id
+    if expected_neighbourhood_id is not None and to_id != expected_neighbourhood_id:
+        return False
+    if row.polygon_id is not None:
+        return bool(to_id == row.polygon_id)
+    return to_id is None or to_id == row.cell_id
+
+
+async def accept_move(
+    conn: AsyncConnection, household_id: int, *, expected_neighbourhood_id: int | None
+) -> MoveDecision:
+    """Move the household where its pending proposal says, in the caller's transaction."""
+    await lock_boundaries(conn, exclusive=False)
+    row = (await conn.execute(MOVE_FOR_UPDATE, {"hid": household_id})).one_or_none()
+    if row is None:
+        return MoveDecision(status="NONE")
+    if not proposal_matches(row, expected_neighbourhood_id):
+        return MoveDecision(status="CHANGED")
+    target = row.polygon_id if row.polygon_id is not None else row.cell_id
+    if target is None:
+        target = (await ensure_cell_neighbourhoods(conn, [row.h3_cell]))[row.h3_cell]
+    await conn.execute(APPLY_ASSIGNMENT, {"ids": [household_id], "nids": [target]})
+    await conn.execute(WITHDRAW_MOVES, {"ids": [household_id]})
+    return MoveDecision(
+        status="DONE", neighbourhood=(await neighbourhoods_by_id(conn, [target]))[target]
+    )
+
+
+async def decline_move(
+    conn: AsyncConnection, household_id: int, *, expected_neighbourhood_id: int | None
+) -> MoveDecision:
+    """Keep the household where it is and remember the refusal (not proposed again as such)."""
+    await lock_boundaries(conn, exclusive=False)
+    row = (await conn.execute(MOVE_FOR_UPDATE, {"hid": household_id})).one_or_none()
+    if row is None:
+        return MoveDecision(status="NONE")
+    to_id = row.to_neighbourhood_id
+    if expected_neighbourhood_id is not None and to_id != expected_neighbourhood_id:
+        return MoveDecision(status="CHANGED")
+    await conn.execute(DECLINE_MOVE, {"hid": household_id})
+    return MoveDecision(status="DONE")

@@ -69,6 +69,7 @@ SIGN_UP_INVITED = """mutation ($email: String!, $code: String) {
 BOUNDARY = """mutation ($id: ID!, $boundary: GeoJSON!) {
   updateNeighbourhoodBoundary(id: $id, boundary: $boundary) { __typename } }"""
 SUBSCRIBE = """subscription ($nid: ID!) { postCreated(neighbourhoodId: $nid) { id } }"""
+ACCEPT_MOVE = "mutation { acceptNeighbourhoodMove { __typename } }"
 
 
 class Networks:
@@ -291,10 +292,13 @@ async def test_moving_in_resets_the_status_for_the_new_neighbourhood(
     assert (await nets.ambassador.data(BOUNDARY, grown))["updateNeighbourhoodBoundary"][
         "__typename"
     ] == "NeighbourhoodChanged"
+    assert await status(outside) == "APPROVED"  # invited, not moved (docs/neighbourhoods.md)
+    await outside.data(ACCEPT_MOVE)
     assert await db_status(clean_db, household) == "PENDING"  # moved in: waits
     assert await status(outside) == "PENDING"
     shrunk = {"id": nets.chavenay, "boundary": square(1.99, 48.85, 0.02)}
     await nets.ambassador.data(BOUNDARY, shrunk)
+    await outside.data(ACCEPT_MOVE)
     assert await status(outside) == "APPROVED"  # moved out to an OPEN cell again
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.bulk import reassign_all_in
 from tests.api.conftest import GraphQLClient, promote_to_admin
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -129,57 +130,260 @@ async def test_equal_polygons_go_to_the_oldest(gql: GraphQLClient) -> None:
     assert result["neighbourhood"]["id"] == first["neighbourhood"]["id"]
 
 
-async def test_creating_a_polygon_moves_households_in_and_leaves_the_cell_empty(
+MY_MOVE = """
+{ myNeighbourhoodMove { kind h3Cell proposedAt neighbourhood { id name } } }
+"""
+ACCEPT = """
+mutation ($id: ID) {
+  acceptNeighbourhoodMove(neighbourhoodId: $id) {
+    __typename
+    ... on NeighbourhoodMoveAccepted { household { neighbourhood { id } } neighbourhood { id kind } }
+    ... on MutationError { code message }
+    ... on ValidationError { field }
+  }
+}
+"""
+DECLINE = """
+mutation ($id: ID) {
+  declineNeighbourhoodMove(neighbourhoodId: $id) {
+    __typename
+    ... on NeighbourhoodMoveDeclined { neighbourhood { id } }
+    ... on MutationError { code message }
+  }
+}
+"""
+MY_NEIGHBOURHOOD = "{ me { household { neighbourhood { id kind } } } }"
+
+
+async def my_neighbourhood(client: GraphQLClient) -> dict[str, Any]:
+    found: dict[str, Any] = (await client.data(MY_NEIGHBOURHOOD))["me"]["household"][
+        "neighbourhood"
+    ]
+    return found
+
+
+async def test_creating_a_polygon_invites_the_households_inside_and_moves_nobody(
+    gql: GraphQLClient,
+) -> None:
+    resident = await gql.sign_up()
+    before = (await resident.data(REGISTER, {"name": "Famille Martin", **CHAVENAY}))[
+        "registerHousehold"
+    ]
+    outsider = await gql.sign_up()
+    await outsider.data(REGISTER, {"name": "Loin", "lng": 1.90, "lat": 48.80})
+    created = await create(gql, "Chavenay", square(1.99, 48.85, 0.01))
+    assert created["householdsMovedIn"] == 0
+    assert created["householdsMovedOut"] == 0
+    assert created["neighbourhood"]["memberCount"] == 0  # its ambassador sees the exact count
+    assert await my_neighbourhood(resident) == {
+        "id": before["neighbourhood"]["id"],
+        "kind": "H3_CELL",
+    }
+    move = (await resident.data(MY_MOVE))["myNeighbourhoodMove"]
+    assert move["kind"] == "POLYGON"
+    assert move["neighbourhood"] == {"id": created["neighbourhood"]["id"], "name": "Chavenay"}
+    assert (await outsider.data(MY_MOVE))["myNeighbourhoodMove"] is None
+
+
+async def test_accepting_the_invitation_moves_the_household_and_leaves_the_cell(
     gql: GraphQLClient, clean_db: AsyncEngine
 ) -> None:
-    before = await register(gql, "Famille Martin", **CHAVENAY)
-    outside = await register(gql, "Loin", 1.90, 48.80)
+    resident = await gql.sign_up()
+    before = (await resident.data(REGISTER, {"name": "Famille Martin", **CHAVENAY}))[
+        "registerHousehold"
+    ]
     created = await create(gql, "Chavenay", square(1.99, 48.85, 0.01))
-    assert created["householdsMovedIn"] == 1
-    assert created["householdsMovedOut"] == 0
-    assert created["neighbourhood"]["memberCount"] == 1
+    network = created["neighbourhood"]["id"]
+    accepted = (await resident.data(ACCEPT, {"id": network}))["acceptNeighbourhoodMove"]
+    assert accepted == {
+        "__typename": "NeighbourhoodMoveAccepted",
+        "household": {"neighbourhood": {"id": network}},
+        "neighbourhood": {"id": network, "kind": "POLYGON"},
+    }
+    assert (await resident.data(MY_MOVE))["myNeighbourhoodMove"] is None
+    again = (await resident.data(ACCEPT, {"id": network}))["acceptNeighbourhoodMove"]
+    assert again["code"] == "NOT_FOUND"
     async with clean_db.connect() as conn:
-        cell_members = (
-            await conn.execute(
-                text(
-                    "SELECT count(*) FROM households h JOIN neighbourhoods n "
-                    "ON n.id = h.neighbourhood_id WHERE n.h3_cell = :cell"
-                ),
-                {"cell": before["neighbourhood"]["h3Cell"]},
-            )
-        ).scalar_one()
         cell_exists = (
             await conn.execute(
                 text("SELECT count(*) FROM neighbourhoods WHERE h3_cell = :cell"),
                 {"cell": before["neighbourhood"]["h3Cell"]},
             )
         ).scalar_one()
-    assert cell_members == 0
     assert cell_exists == 1  # an emptied H3_CELL neighbourhood stays
-    assert outside["neighbourhood"]["kind"] == "H3_CELL"
 
 
-async def test_shrinking_a_boundary_moves_households_out_to_their_cells(
+async def test_declining_keeps_the_household_and_a_redraw_does_not_ask_again(
     gql: GraphQLClient,
+) -> None:
+    resident = await gql.sign_up()
+    before = (await resident.data(REGISTER, {"name": "Famille Martin", **CHAVENAY}))[
+        "registerHousehold"
+    ]
+    ambassador = await gql.sign_up()
+    created = await create(ambassador, "Chavenay", square(1.99, 48.85, 0.01))
+    network = created["neighbourhood"]["id"]
+    declined = (await resident.data(DECLINE, {"id": network}))["declineNeighbourhoodMove"]
+    assert declined == {
+        "__typename": "NeighbourhoodMoveDeclined",
+        "neighbourhood": {"id": before["neighbourhood"]["id"]},
+    }
+    await ambassador.data(UPDATE, {"id": network, "boundary": square(1.99, 48.85, 0.012)})
+    assert (await resident.data(MY_MOVE))["myNeighbourhoodMove"] is None
+    assert (await my_neighbourhood(resident))["id"] == before["neighbourhood"]["id"]
+    accepted = (await resident.data(ACCEPT, {"id": network}))["acceptNeighbourhoodMove"]
+    assert accepted["code"] == "NOT_FOUND"
+
+
+async def test_an_operators_bulk_reassignment_moves_invited_households(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    """`python -m api reassign` (an admin's tool) still moves, and withdraws the invitations."""
+    resident = await gql.sign_up()
+    await resident.data(REGISTER, {"name": "Famille Martin", **CHAVENAY})
+    created = await create(gql, "Chavenay", square(1.99, 48.85, 0.01))
+    async with clean_db.begin() as conn:
+        counts = await reassign_all_in(conn)
+    assert counts["moved"] == 1
+    assert (await my_neighbourhood(resident))["id"] == created["neighbourhood"]["id"]
+    assert (await resident.data(MY_MOVE))["myNeighbourhoodMove"] is None
+
+
+async def test_the_drawers_own_household_moves_in_at_once(gql: GraphQLClient) -> None:
+    drawer = await gql.sign_up()
+    await drawer.data(REGISTER, {"name": "Famille Martin", **CHAVENAY})
+    created = await create(drawer, "Chavenay", square(1.99, 48.85, 0.01))
+    assert created["householdsMovedIn"] == 1
+    assert created["neighbourhood"]["memberCount"] == 1
+    assert (await my_neighbourhood(drawer))["id"] == created["neighbourhood"]["id"]
+
+
+async def test_shrinking_a_boundary_invites_members_outside_to_their_cells(
+    gql: GraphQLClient, clean_db: AsyncEngine
 ) -> None:
     ambassador = await gql.sign_up()
     created = await create(ambassador, "Chavenay", square(1.99, 48.85, 0.02))
+    network = created["neighbourhood"]["id"]
     await register(gql, "Centre", **CHAVENAY)
-    await register(gql, "Lisière", 2.005, 48.85)
-    data = await ambassador.data(
-        UPDATE, {"id": created["neighbourhood"]["id"], "boundary": square(1.99, 48.85, 0.01)}
-    )
+    edge = await gql.sign_up()
+    await edge.data(REGISTER, {"name": "Lisière", "lng": 2.005, "lat": 48.85})
+    data = await ambassador.data(UPDATE, {"id": network, "boundary": square(1.99, 48.85, 0.01)})
     result = data["updateNeighbourhoodBoundary"]
     assert result == {
         "__typename": "NeighbourhoodChanged",
         "householdsMovedIn": 0,
-        "householdsMovedOut": 1,
-        "neighbourhood": {"memberCount": 1},
+        "householdsMovedOut": 0,
+        "neighbourhood": {"memberCount": 2},  # nobody left by force
     }
+    move = (await edge.data(MY_MOVE))["myNeighbourhoodMove"]
+    assert move["kind"] == "H3_CELL"
+    assert move["neighbourhood"] is None  # the cell is created only if the household accepts
+    async with clean_db.connect() as conn:
+        cells = (
+            await conn.execute(text("SELECT count(*) FROM neighbourhoods WHERE kind = 'H3_CELL'"))
+        ).scalar_one()
+    assert cells == 0
+    accepted = (await edge.data(ACCEPT))["acceptNeighbourhoodMove"]
+    assert accepted["neighbourhood"]["kind"] == "H3_CELL"
     at = await gql.data(
         "{ neighbourhoodAt(location: {lng: 2.005, lat: 48.85}) { kind neighbourhood { kind } } }"
     )
     assert at["neighbourhoodAt"] == {"kind": "H3_CELL", "neighbourhood": {"kind": "H3_CELL"}}
+
+
+async def test_a_redraw_that_no_longer_covers_a_home_withdraws_its_invitation(
+    gql: GraphQLClient,
+) -> None:
+    resident = await gql.sign_up()
+    await resident.data(REGISTER, {"name": "Famille Martin", **CHAVENAY})
+    ambassador = await gql.sign_up()
+    created = await create(ambassador, "Chavenay", square(1.99, 48.85, 0.01))
+    assert (await resident.data(MY_MOVE))["myNeighbourhoodMove"] is not None
+    elsewhere = {"id": created["neighbourhood"]["id"], "boundary": square(2.05, 48.85, 0.01)}
+    await ambassador.data(UPDATE, elsewhere)
+    assert (await resident.data(MY_MOVE))["myNeighbourhoodMove"] is None
+
+
+async def test_accepting_a_move_that_changed_meanwhile_is_refused(gql: GraphQLClient) -> None:
+    resident = await gql.sign_up()
+    before = (await resident.data(REGISTER, {"name": "Famille Martin", **CHAVENAY}))[
+        "registerHousehold"
+    ]
+    creator = await gql.sign_up()
+    large = await create(creator, "Grand", square(1.99, 48.85, 0.02))
+    small = await create(creator, "Petit", square(1.99, 48.85, 0.01))  # the proposal follows
+    refused = (await resident.data(ACCEPT, {"id": large["neighbourhood"]["id"]}))[
+        "acceptNeighbourhoodMove"
+    ]
+    assert refused["code"] == "INVALID_TRANSITION"
+    assert (await my_neighbourhood(resident))["id"] == before["neighbourhood"]["id"]
+    move = (await resident.data(MY_MOVE))["myNeighbourhoodMove"]
+    assert move["neighbourhood"]["id"] == small["neighbourhood"]["id"]
+
+
+async def test_deciding_a_move_with_a_bad_id_is_a_clear_error_and_writes_nothing(
+    gql: GraphQLClient,
+) -> None:
+    resident = await gql.sign_up()
+    registered = (await resident.data(REGISTER, {"name": "Famille Martin", **CHAVENAY}))[
+        "registerHousehold"
+    ]
+    await create(gql, "Chavenay", square(1.99, 48.85, 0.01))
+    garbage = await resident.execute(ACCEPT, {"id": "not a global id"})
+    assert garbage["errors"][0]["extensions"]["code"] == "INVALID_ID"
+    wrong_type = (await resident.data(ACCEPT, {"id": registered["household"]["id"]}))[
+        "acceptNeighbourhoodMove"
+    ]
+    assert (wrong_type["code"], wrong_type["field"]) == ("INVALID_ID", "neighbourhoodId")
+    assert (await my_neighbourhood(resident))["kind"] == "H3_CELL"
+    assert (await resident.data(MY_MOVE))["myNeighbourhoodMove"] is not None
+    signed_out = (await gql.data(ACCEPT))["acceptNeighbourhoodMove"]
+    assert signed_out["code"] == "UNAUTHENTICATED"
+    homeless = (await (await gql.sign_up()).data(DECLINE))["declineNeighbourhoodMove"]
+    assert homeless["code"] == "NOT_FOUND"
+
+
+async def test_strangers_see_small_member_counts_as_null(gql: GraphQLClient) -> None:
+    ambassador = await gql.sign_up()
+    created = await create(ambassador, "Chavenay", square(1.99, 48.85, 0.01))
+    query = "query ($id: ID!) { neighbourhood(id: $id) { memberCount } }"
+    variables = {"id": created["neighbourhood"]["id"]}
+    members = [
+        await register(gql, f"Famille {index}", 1.99 + 0.001 * index, 48.85) for index in range(5)
+    ]
+    assert members[0]["neighbourhood"]["id"] == created["neighbourhood"]["id"]
+    stranger = await gql.sign_up()
+    assert (await stranger.data(query, variables))["neighbourhood"]["memberCount"] == 5
+    assert (await ambassador.data(query, variables))["neighbourhood"]["memberCount"] == 5
+    smaller = await create(ambassador, "Bourg", square(1.99, 48.85, 0.005))
+    await register(gql, "Seule", 1.99, 48.8501)
+    small = {"id": smaller["neighbourhood"]["id"]}
+    assert (await stranger.data(query, small))["neighbourhood"]["memberCount"] is None
+    assert (await gql.data(query, small))["neighbourhood"]["memberCount"] is None
+    assert (await ambassador.data(query, small))["neighbourhood"]["memberCount"] == 1
+
+
+async def test_drawing_is_limited_per_account_but_not_for_admins(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    drawer = await gql.sign_up()
+    for index in range(3):
+        assert (await create(drawer, f"N{index}", square(2.1 + 0.05 * index, 48.85, 0.01)))[
+            "__typename"
+        ] == "NeighbourhoodChanged"
+    refused = await create(drawer, "N3", square(2.3, 48.85, 0.01))
+    assert (refused["__typename"], refused["code"]) == (
+        "ValidationError",
+        "TOO_MANY_NEIGHBOURHOODS",
+    )
+    async with clean_db.connect() as conn:
+        count = (
+            await conn.execute(text("SELECT count(*) FROM neighbourhoods WHERE name = 'N3'"))
+        ).scalar_one()
+    assert count == 0
+    await promote_to_admin(clean_db, drawer)
+    allowed = await create(drawer, "N3", square(2.3, 48.85, 0.01))
+    assert allowed["__typename"] == "NeighbourhoodChanged"
 
 
 async def test_updating_an_unknown_neighbourhood_is_not_found(
@@ -216,8 +420,11 @@ query ($first: Int!, $after: String) {
 """
 
 
-async def test_nearest_first_pages_never_repeat_or_skip(gql: GraphQLClient) -> None:
+async def test_nearest_first_pages_never_repeat_or_skip(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
     creator = await gql.sign_up()
+    await promote_to_admin(clean_db, creator)  # past the quota of drawn networks
     for index in range(5):  # 0.05° of longitude apart, east of Chavenay
         await create(creator, f"N{index}", square(2.1 + 0.05 * index, 48.85, 0.01))
     seen: list[str] = []
