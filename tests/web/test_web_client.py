@@ -159,6 +159,15 @@ def test_keyboard_only_giveaway_appears_live_for_another_member(
             == 0
         )
         member.shot("received-live")
+        # The other member answers and takes it.
+        received = feed_article(member.page, title)
+        received.get_by_role("button", name="Voir les commentaires").click()
+        received.get_by_label("Votre commentaire").fill("Je suis intéressée, merci !")
+        received.get_by_role("button", name="Envoyer le commentaire").click()
+        expect(received.get_by_text("Je suis intéressée, merci !")).to_be_visible()
+        received.get_by_role("button", name="Je le prends").click()
+        expect(received.get_by_role("status")).to_contain_text("le don vous est réservé")
+        member.shot("commented-and-claimed")
 
 
 def test_borrow_a_drill_from_request_to_review(browser: Browser, web_server: Server) -> None:

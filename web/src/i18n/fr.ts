@@ -19,7 +19,7 @@ export const fr = {
   "nav.loans": "Mes prêts",
   "nav.carpools": "Covoiturage",
   "nav.notifications": "Nouvelles",
-  "nav.notificationsUnread": "Nouvelles ({count} non lues)",
+  "nav.notificationsUnread": "Nouvelles ({count} non lue(s))",
   "nav.moderation": "Signalements",
   "nav.moderationCount": "Signalements ({count} en attente)",
   "nav.login": "Se connecter",
