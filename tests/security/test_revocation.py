@@ -9,11 +9,13 @@ revocation returned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import hashlib
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -271,3 +273,23 @@ async def test_an_expired_token_closes_its_socket_when_it_expires(
     assert socket.close_code == FORBIDDEN_CLOSE
     assert socket.closed_at is not None and expires - 0.5 <= socket.closed_at <= expires + 1.0
     assert deliveries_since(socket, 0) == []
+
+
+async def test_log_out_closes_every_socket_of_a_two_worker_server(
+    database_url: str, tmp_path: Path
+) -> None:
+    with running_server(database_url, tmp_path / "workers.log", WORKERS="2") as server:
+        victim = await member(server, database_url, "Famille Multiple", place(7))
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = [
+                await stack.enter_async_context(live_socket(server, bearer(victim.token)))
+                for _ in range(4)
+            ]
+            for socket in sockets:
+                await socket.subscribe("posts", POSTED, {"nid": victim.neighbourhood_id})
+            await asyncio.sleep(0.3)
+            await data(server, LOG_OUT, {}, token=victim.token)
+            revoked = time.monotonic()
+            for socket in sockets:
+                await assert_closed_forbidden_within_a_second(socket, revoked)
+    assert all(deliveries_since(socket, revoked) == [] for socket in sockets)
