@@ -33,10 +33,10 @@ from db.queries.skills import SkillRow
 from db.reads import ReadPool
 from db.rows import CommentRow, HouseholdRow, NeighbourhoodRow, PostAuthorRow, PostRow
 
-K = TypeVar("K")
 if TYPE_CHECKING:
     from api.live_access import LiveAccess
 
+K = TypeVar("K")
 V = TypeVar("V")
 
 
