@@ -290,11 +290,6 @@ class AccessRegistry:
         for access in everyone:
             access.invalidate()
 
-    def __len__(self) -> int:
-        return sum(len(accesses) for accesses in self.by_account.values()) + sum(
-            len(accesses) for accesses in self.by_partner.values()
-        )
-
 
 def registry_of(broadcaster: Broadcaster) -> AccessRegistry:
     """The process's registry, which its broadcaster's listener tells of `access_changed`."""
