@@ -177,6 +177,10 @@ def drawn_boundary(value: object, settings: Settings) -> MultiPolygon:
     return shape
 
 
+def expected_neighbourhood_id(value: relay.GlobalID | None) -> int | None:
+    return None if value is None else decode_neighbourhood_id(value, "neighbourhoodId")
+
+
 def no_pending_move() -> NotFoundError:
     return NotFoundError(
         code=ErrorCode.NOT_FOUND, message="Your household has no pending move to decide."
@@ -414,11 +418,7 @@ class NeighbourhoodMutation:
         if viewer.account_id is None:
             return unauthenticated()
         try:
-            expected = (
-                decode_neighbourhood_id(neighbourhood_id, "neighbourhoodId")
-                if neighbourhood_id is not None
-                else None
-            )
+            expected = expected_neighbourhood_id(neighbourhood_id)
         except UserError as error:
             return validation_error(error)
         if viewer.household_id is None:
@@ -451,11 +451,7 @@ class NeighbourhoodMutation:
         if viewer.account_id is None:
             return unauthenticated()
         try:
-            expected = (
-                decode_neighbourhood_id(neighbourhood_id, "neighbourhoodId")
-                if neighbourhood_id is not None
-                else None
-            )
+            expected = expected_neighbourhood_id(neighbourhood_id)
         except UserError as error:
             return validation_error(error)
         if viewer.household_id is None or viewer.neighbourhood_id is None:

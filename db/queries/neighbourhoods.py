@@ -339,14 +339,21 @@ async def public_points_inside(
     return int((await conn.execute(PUBLIC_POINTS_INSIDE, parameters)).scalar_one())
 
 
-REASSIGN_TARGETS = text(
-    """
-    SELECT h.id, h.neighbourhood_id AS old_id, h.h3_cell,
+RULE_TARGETS = """
            (SELECT n.id FROM neighbourhoods n
              WHERE n.kind = 'POLYGON' AND ST_Covers(n.boundary, h.home_location)
              ORDER BY n.area_m2, n.created_at, n.id LIMIT 1) AS polygon_id,
            (SELECT c.id FROM neighbourhoods c
              WHERE c.kind = 'H3_CELL' AND c.h3_cell = h.h3_cell) AS cell_id
+"""
+"""The rule for the home of a household `h`: its smallest covering polygon (None: none), and the
+neighbourhood of its cell (None: not created yet). A constant, shared by two statements."""
+
+REASSIGN_TARGETS = text(
+    """
+    SELECT h.id, h.neighbourhood_id AS old_id, h.h3_cell,"""  # noqa: S608 (constants only)
+    + RULE_TARGETS
+    + """
       FROM households h
      WHERE h.neighbourhood_id = :nid
         OR ST_Covers((SELECT boundary FROM neighbourhoods WHERE id = :nid), h.home_location)
@@ -433,12 +440,9 @@ async def pending_move(conn: AsyncConnection, household_id: int) -> MoveRow | No
 
 MOVE_FOR_UPDATE = text(
     """
-    SELECT m.to_neighbourhood_id, h.neighbourhood_id AS old_id, h.h3_cell,
-           (SELECT n.id FROM neighbourhoods n
-             WHERE n.kind = 'POLYGON' AND ST_Covers(n.boundary, h.home_location)
-             ORDER BY n.area_m2, n.created_at, n.id LIMIT 1) AS polygon_id,
-           (SELECT c.id FROM neighbourhoods c
-             WHERE c.kind = 'H3_CELL' AND c.h3_cell = h.h3_cell) AS cell_id
+    SELECT m.to_neighbourhood_id, h.neighbourhood_id AS old_id, h.h3_cell,"""  # noqa: S608 (constants only)
+    + RULE_TARGETS
+    + """
       FROM neighbourhood_moves m JOIN households h ON h.id = m.household_id
      WHERE m.household_id = :hid AND m.declined_at IS NULL
        FOR UPDATE OF m, h

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.bulk import reassign_all_in
+from db.queries.neighbourhoods import PUBLIC_POINTS_INSIDE
 from tests.api.conftest import GraphQLClient, promote_to_admin
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -247,6 +248,20 @@ async def test_an_operators_bulk_reassignment_moves_invited_households(
     assert counts["moved"] == 1
     assert (await my_neighbourhood(resident))["id"] == created["neighbourhood"]["id"]
     assert (await resident.data(MY_MOVE))["myNeighbourhoodMove"] is None
+
+
+async def test_counting_public_points_inside_a_boundary_is_served_by_the_homes_index(
+    clean_db: AsyncEngine,
+) -> None:
+    """The exact points' GiST index narrows the candidates; the public points decide."""
+    parameters = {"nid": 1, "dlng": 0.01, "dlat": 0.01, "own": None}
+    async with clean_db.connect() as conn:  # closed without commit: the SET is rolled back
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))
+        statement = text("EXPLAIN " + PUBLIC_POINTS_INSIDE.text)
+        plan = "\n".join((await conn.execute(statement, parameters)).scalars())
+    assert "ix_households_home_location" in plan, plan
+    assert "Seq Scan on households" not in plan, plan
+    assert "st_covers(n.boundary, public_location)" in plan.lower(), plan
 
 
 async def test_the_drawers_own_household_moves_in_at_once(gql: GraphQLClient) -> None:
