@@ -7,8 +7,10 @@ parameters from the hash itself, so either profile verifies any stored hash, and
 upgrades weaker hashes at the next log-in.
 
 The API hashes through the `*_async` methods: in a small pool of threads (argon2-cffi releases
-the GIL), never on the event loop, where one hash would stall every other request for 0.15 s
-(20 sign-ins at once: 3 s at p99; in the pool, under 50 ms, tests/security/test_signin.py).
+the GIL), never on the event loop, where one hash stalls every other request for its duration.
+20 sign-ins at once, production parameters, `{ __typename }` asked meanwhile
+(tests/security/test_signin.py, a 2-core machine already at load 7-9): p99 3.1 s with hashing on
+the loop; 127 ms in the pool at equal priority; 43-63 ms at nice +10 (17-19 ms with no burst).
 The pool is bounded (HASHING_THREADS) so that a burst of sign-ins queues instead of taking
 64 MiB per hash in flight.
 
@@ -39,11 +41,12 @@ hash), 3 and 4 are not; refusing below 3 is the rule zxcvbn's authors recommend.
 SCORED_CHARACTERS = 72
 """zxcvbn refuses longer inputs (its matching grows fast with length): the start is scored."""
 
-HASHING_NICENESS = 5
+HASHING_NICENESS = 10
 """How much less CPU priority the hashing threads get (Linux nice is per thread, and libargon2's
-lane threads inherit it): with 2 hashes of 4 lanes each on 2 cores, the event loop thread at
-equal priority waited up to 130 ms for a core; at nice +10 the scheduler weighs it ~10 times
-more, so it runs as soon as it has a request, and hashes use the rest."""
+lane threads inherit it): 2 hashes of 4 lanes each are 8 busy threads on 2 cores, and the event
+loop thread at equal priority waited its turn among them (p99 127 ms above); at nice +10 the
+scheduler weighs it ~10 times more than each, so it runs when it has a request and hashes use
+the rest. A sign-in then takes longer on a saturated machine: priority to everyone's requests."""
 
 
 def _lower_priority() -> None:

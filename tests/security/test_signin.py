@@ -273,8 +273,9 @@ async def test_twenty_sign_ins_at_once_leave_other_requests_p99_under_50_ms(
     ) as server:
         emails = [f"b{n}@example.org" for n in range(BURST)]
         await create_accounts(clean_db, emails, hash_password(PASSWORD))  # standard parameters
-        quiet = await quiet_latencies(server.http_url, 1.0)
-        if p99_ms(quiet) > 25:  # other processes hold the cores: no figure would mean much
+        quiet = await quiet_latencies(server.http_url, 3.0)
+        # Other processes holding the cores (parallel test runs) would decide the figure.
+        if p99_ms(quiet) > 25:
             pytest.skip(f"machine too busy to measure: p99 {p99_ms(quiet):.0f} ms with no burst")
         latencies, took = await sign_in_burst(server.http_url)
 
