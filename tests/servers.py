@@ -92,6 +92,7 @@ def running_server(database_url: str, log: Path, **settings: str) -> Iterator[Se
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
     env.update({"DATABASE_URL": database_url, "HOST": "127.0.0.1", "PASSWORD_HASHING": "fast"})
+    env["MAIL_OUTBOX"] = str(log.parent / "outbox")  # its e-mails beside its log, not in .data
     env.update(settings)
     with log.open("wb") as output:
         process = subprocess.Popen(
