@@ -425,15 +425,19 @@ async def reassign_households(
 
 PENDING_MOVE = text(
     """
-    SELECT m.household_id, m.to_neighbourhood_id, h.h3_cell, m.proposed_at
+    SELECT m.household_id, coalesce(m.to_neighbourhood_id, c.id) AS to_neighbourhood_id,
+           h.h3_cell, m.proposed_at
       FROM neighbourhood_moves m JOIN households h ON h.id = m.household_id
+      LEFT JOIN neighbourhoods c ON m.to_neighbourhood_id IS NULL
+                                AND c.kind = 'H3_CELL' AND c.h3_cell = h.h3_cell
      WHERE m.household_id = :hid AND m.declined_at IS NULL
     """
 )
 
 
 async def pending_move(conn: AsyncConnection, household_id: int) -> MoveRow | None:
-    """The household's pending (not declined) proposal, if any."""
+    """The household's pending (not declined) proposal, if any; a move to its cell names the
+    cell's neighbourhood once someone created it (a registration there)."""
     row = (await conn.execute(PENDING_MOVE, {"hid": household_id})).one_or_none()
     return MoveRow(**row._mapping) if row else None
 
@@ -451,16 +455,20 @@ MOVE_FOR_UPDATE = text(
 DECLINE_MOVE = text("UPDATE neighbourhood_moves SET declined_at = now() WHERE household_id = :hid")
 
 
+def shown_target(row: Any) -> int | None:
+    """The neighbourhood `pending_move` shows for a MOVE_FOR_UPDATE row (None: a cell to create)."""
+    return int(row.to_neighbourhood_id) if row.to_neighbourhood_id is not None else row.cell_id
+
+
 def proposal_matches(row: Any, expected_neighbourhood_id: int | None) -> bool:
     """The pending move is the one shown (when the client says which) and still the rule's
     answer for the home (proposals follow every boundary change; this is the belt to those
     braces)."""
-    to_id = row.to_neighbourhood_id
-    if expected_neighbourhood_id is not None and to_id != expected_neighbourhood_id:
+    if expected_neighbourhood_id is not None and shown_target(row) != expected_neighbourhood_id:
         return False
     if row.polygon_id is not None:
-        return bool(to_id == row.polygon_id)
-    return to_id is None or to_id == row.cell_id
+        return bool(row.to_neighbourhood_id == row.polygon_id)
+    return row.to_neighbourhood_id in (None, row.cell_id)
 
 
 async def accept_move(
@@ -491,8 +499,7 @@ async def decline_move(
     row = (await conn.execute(MOVE_FOR_UPDATE, {"hid": household_id})).one_or_none()
     if row is None:
         return MoveDecision(status="NONE")
-    to_id = row.to_neighbourhood_id
-    if expected_neighbourhood_id is not None and to_id != expected_neighbourhood_id:
+    if expected_neighbourhood_id is not None and shown_target(row) != expected_neighbourhood_id:
         return MoveDecision(status="CHANGED")
     await conn.execute(DECLINE_MOVE, {"hid": household_id})
     return MoveDecision(status="DONE")

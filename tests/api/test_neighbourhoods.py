@@ -298,8 +298,12 @@ async def test_shrinking_a_boundary_invites_members_outside_to_their_cells(
             await conn.execute(text("SELECT count(*) FROM neighbourhoods WHERE kind = 'H3_CELL'"))
         ).scalar_one()
     assert cells == 0
-    accepted = (await edge.data(ACCEPT))["acceptNeighbourhoodMove"]
-    assert accepted["neighbourhood"]["kind"] == "H3_CELL"
+    neighbour = await register(gql, "Voisin de cellule", 2.006, 48.8501)  # creates the cell
+    cell = neighbour["neighbourhood"]
+    move = (await edge.data(MY_MOVE))["myNeighbourhoodMove"]
+    assert (move["kind"], move["neighbourhood"]["id"]) == ("H3_CELL", cell["id"])
+    accepted = (await edge.data(ACCEPT, {"id": cell["id"]}))["acceptNeighbourhoodMove"]
+    assert accepted["neighbourhood"] == {"id": cell["id"], "kind": "H3_CELL"}
     at = await gql.data(
         "{ neighbourhoodAt(location: {lng: 2.005, lat: 48.85}) { kind neighbourhood { kind } } }"
     )
