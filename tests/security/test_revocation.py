@@ -293,3 +293,55 @@ async def test_log_out_closes_every_socket_of_a_two_worker_server(
             for socket in sockets:
                 await assert_closed_forbidden_within_a_second(socket, revoked)
     assert all(deliveries_since(socket, revoked) == [] for socket in sockets)
+
+
+async def test_losing_an_ambassador_role_closes_the_feed_it_gave_within_a_second(
+    servers: tuple[Server, Server], database_url: str
+) -> None:
+    a, b = servers
+    author = await member(a, database_url, "Famille Modérée", place(8))
+    ambassador = await sign_up(a, database_url, "Ambassadrice venue d'ailleurs")
+    digest = hashlib.sha256(ambassador.encode()).digest()
+    sql(
+        database_url,
+        "INSERT INTO neighbourhood_roles (account_id, neighbourhood_id) "
+        "SELECT account_id, %s FROM access_tokens WHERE token_hash = %s",
+        (author.neighbourhood_pk, digest),
+    )
+    async with live_socket(b, bearer(ambassador)) as socket:
+        await socket.subscribe("posts", POSTED, {"nid": author.neighbourhood_id})
+        await asyncio.sleep(0.3)
+        await post(a, author.token, "Lu par l'ambassadrice")
+        assert (await socket.live_post("posts", "Lu par l'ambassadrice"))["excerpt"]
+        sql(
+            database_url,
+            "DELETE FROM neighbourhood_roles WHERE neighbourhood_id = %s AND account_id = "
+            "(SELECT account_id FROM access_tokens WHERE token_hash = %s)",
+            (author.neighbourhood_pk, digest),
+        )
+        revoked = time.monotonic()
+        await post(a, author.token, "Plus pour l'ambassadrice")
+        await assert_closed_forbidden_within_a_second(socket, revoked)
+    assert deliveries_since(socket, revoked) == []
+
+
+async def test_a_partner_key_losing_a_neighbourhood_closes_the_feed_within_a_second(
+    servers: tuple[Server, Server], database_url: str
+) -> None:
+    a, b = servers
+    author = await member(a, database_url, "Famille Retirée", place(9))
+    key_id, secret = create_partner_key(
+        database_url, ["READ_NEIGHBOURHOODS"], [author.neighbourhood_pk]
+    )
+    async with live_socket(b, {"apiKey": secret}) as socket:
+        await socket.subscribe("posts", POSTED, {"nid": author.neighbourhood_id})
+        await asyncio.sleep(0.3)
+        sql(
+            database_url,
+            "DELETE FROM partner_key_neighbourhoods WHERE key_id = %s AND neighbourhood_id = %s",
+            (key_id, author.neighbourhood_pk),
+        )
+        revoked = time.monotonic()
+        await post(a, author.token, "Plus pour le partenaire")
+        await assert_closed_forbidden_within_a_second(socket, revoked)
+    assert deliveries_since(socket, revoked) == []
