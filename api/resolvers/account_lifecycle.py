@@ -6,6 +6,7 @@ links these mutations consume are e-mailed by the services (format in docs/accou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, cast
 
@@ -81,14 +82,13 @@ def bad_token(token: str) -> bool:
     return not token or len(token) > MAX_TOKEN or not token.isascii()
 
 
-async def new_password_hash(info: Info, password: str, *, email: str = "", name: str = "") -> str:
-    """The hash of an acceptable new password (the sign-up rules), else UserError."""
+def check_new_password(password: str, user_inputs: Sequence[str] = ()) -> None:
+    """The sign-up rules (check_password), the error naming `newPassword`."""
     try:
-        check_password(password, guessable_parts(email, name))
+        check_password(password, user_inputs)
     except UserError as error:
         error.extensions["argument"] = "newPassword"
         raise
-    return await info.context.passwords.hash_async(password)
 
 
 @strawberry.type
@@ -161,9 +161,10 @@ class AccountLifecycleMutation:
         if bad_token(token):
             return refused(invalid_token())
         try:
-            password_hash = await new_password_hash(info, new_password)
+            check_new_password(new_password)
         except UserError as error:
             return validation_error(error)
+        password_hash = await info.context.passwords.hash_async(new_password)
         outcome = await accounts.reset_password(
             info.context.engine, mailer_for(info.context), token, password_hash
         )
@@ -189,11 +190,10 @@ class AccountLifecycleMutation:
         async with info.context.reader.connect() as conn:
             row = await account_queries.account_by_id(conn, account_id)
         try:
-            check_password(
-                new_password, guessable_parts(row.email, row.display_name) if row else []
+            check_new_password(
+                new_password, guessable_parts(row.email, row.display_name) if row else ()
             )
         except UserError as error:
-            error.extensions["argument"] = "newPassword"
             return validation_error(error)
         outcome = await accounts.change_password(
             info.context.engine,
