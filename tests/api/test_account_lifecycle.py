@@ -4,8 +4,8 @@ tests read the links from the messages and follow them, as a person would."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
