@@ -60,11 +60,13 @@ def begin() -> Run:
     """Mark this process's environment and move its temporary files into a directory of its own.
 
     The directory is 0755: the embedded cluster's unprivileged user must traverse it when a test
-    puts a cluster inside.
+    puts a cluster inside. Its name holds pytest's pid and the run's token, so that what a run
+    killed before its end (SIGKILL, a timeout) left is cleaned by the next one (`reap_dead_runs`).
     """
+    reap_dead_runs()
     token = uuid.uuid4().hex
     os.environ[MARKER] = token
-    temp_root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    temp_root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-{token}-"))
     temp_root.chmod(0o755)
     previous = tempfile.tempdir
     os.environ["TMPDIR"] = str(temp_root)
@@ -93,13 +95,48 @@ def finish(run: Run, *, server_groups: Iterable[int], keep: Iterable[Path] = ())
     return problems
 
 
+def reap_dead_runs() -> list[Path]:
+    """Stop the processes and remove the directory of earlier runs whose pytest is gone.
+
+    A run's end hook cannot run when pytest is killed; its servers and files would otherwise stay
+    until the machine restarts. A live pytest with the same pid that started after the directory
+    was made is not its owner (the pid was reused).
+    """
+    reaped = []
+    for root in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*-*"):
+        pid, token = _owner(root)
+        if pid is None or token is None or _owner_alive(pid, root):
+            continue
+        _stop(_leftover_processes(token, (), set(), descendants=False))
+        _stop_clusters_in(root)
+        shutil.rmtree(root, ignore_errors=True)
+        reaped.append(root)
+    return reaped
+
+
+def _owner(root: Path) -> tuple[int | None, str | None]:
+    parts = root.name.removeprefix(TEMP_PREFIX).split("-")
+    if len(parts) < 3 or not parts[0].isdigit() or len(parts[1]) != 32:
+        return None, None
+    return int(parts[0]), parts[1]
+
+
+def _owner_alive(pid: int, root: Path) -> bool:
+    try:
+        return psutil.Process(pid).create_time() <= root.stat().st_mtime
+    except psutil.NoSuchProcess:
+        return False
+    except (psutil.Error, OSError):
+        return True  # cannot tell: leave it
+
+
 def _leftover_processes(
-    token: str, server_groups: Iterable[int], kept: set[Path]
+    token: str, server_groups: Iterable[int], kept: set[Path], *, descendants: bool = True
 ) -> list[psutil.Process]:
     me = psutil.Process()
     found: dict[int, psutil.Process] = {}
     with contextlib.suppress(psutil.Error):
-        for child in me.children(recursive=True):
+        for child in me.children(recursive=True) if descendants else ():
             if not _is_helper(child, me.pid):
                 found[child.pid] = child
     groups = set(server_groups)
