@@ -2,11 +2,12 @@
 
 Privacy rule: the origin is a meeting place the driver chose, which may still be their door, and
 the destination may be their workplace. Strangers see each end as the centre of its area (an H3
-cell of about 36 km², `geo.routes.lnglat_to_area_centre`) and distances rounded (measured to
-the trip's public, displaced places); the exact pick-up and drop-off points and the route line
-are shown to the driver and, from `EXACT_PLACE_LEAD` (2 days) before a departure they booked
-until `EXACT_PLACE_GRACE` (12 hours) after it, to that departure's passengers
-(`api.horizons`). A seat booked months ahead shows nothing until then.
+cell of about 36 km², `geo.routes.lnglat_to_area_centre`, holding the trip's public, displaced
+end: never the exact end's cell) and distances rounded (measured to those public places); the
+exact pick-up and drop-off points and the route line are shown to the driver and, from
+`EXACT_PLACE_LEAD` (2 days) before a departure they booked until `EXACT_PLACE_GRACE` (12 hours)
+after it, to that departure's passengers (`api.horizons`). A seat booked months ahead shows
+nothing until then.
 """
 
 from __future__ import annotations
@@ -98,14 +99,18 @@ class Carpool(relay.Node):
 
     @strawberry.field(
         description="Roughly where the trip starts: the centre of the area (about 6 km "
-        "across) holding the meeting place. The same for every trip starting in that area."
+        "across) holding the trip's public origin (the meeting place moved 150 to 400 m, once). "
+        "The same for every trip whose public origin lies in that area."
     )
     def approximate_origin(self) -> Location:
-        return Location.from_lnglat(lnglat_to_area_centre(self.row.origin))
+        # From the public point: the exact point's own cell, beside a public point searches
+        # give away, would say on which side of a cell's edge the meeting place lies
+        # (tests/security/test_approximate_places.py).
+        return Location.from_lnglat(lnglat_to_area_centre(self.row.public_origin))
 
     @strawberry.field(description="Roughly where the trip ends, as approximateOrigin.")
     def approximate_destination(self) -> Location:
-        return Location.from_lnglat(lnglat_to_area_centre(self.row.destination))
+        return Location.from_lnglat(lnglat_to_area_centre(self.row.public_destination))
 
     @strawberry.field(
         description="The exact meeting place. Always shown to the driver; to a passenger from "

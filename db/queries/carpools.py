@@ -29,12 +29,15 @@ from geo.routes import initial_bearing_deg, trip_to_public
 class CarpoolRow:
     """A trip as stored. `origin`, `destination` and the route are exact: the API shows them
     to the driver and, near a departure they booked, to passengers only. Searches never compare
-    anything with them (they read the `public_*` columns)."""
+    anything with them (they read the `public_*` columns), and the areas shown to strangers are
+    those of `public_origin` and `public_destination` (displaced 150–400 m, drawn once)."""
 
     id: int
     household_id: int
     origin: LngLat
     destination: LngLat
+    public_origin: LngLat
+    public_destination: LngLat
     route_geojson: str | None
     departs_at: datetime | None
     weekdays: tuple[int, ...] | None
@@ -65,6 +68,10 @@ CARPOOL_COLUMNS = (
     func.ST_Y(Carpool.origin).label("origin_lat"),
     func.ST_X(Carpool.destination).label("destination_lng"),
     func.ST_Y(Carpool.destination).label("destination_lat"),
+    func.ST_X(Carpool.public_origin).label("public_origin_lng"),
+    func.ST_Y(Carpool.public_origin).label("public_origin_lat"),
+    func.ST_X(Carpool.public_destination).label("public_destination_lng"),
+    func.ST_Y(Carpool.public_destination).label("public_destination_lat"),
     func.ST_AsGeoJSON(Carpool.route, 6).label("route_geojson"),
 )
 
@@ -78,6 +85,8 @@ def to_row(row: Row[Any]) -> CarpoolRow:
         household_id=m["household_id"],
         origin=LngLat(lng=m["origin_lng"], lat=m["origin_lat"]),
         destination=LngLat(lng=m["destination_lng"], lat=m["destination_lat"]),
+        public_origin=LngLat(lng=m["public_origin_lng"], lat=m["public_origin_lat"]),
+        public_destination=LngLat(lng=m["public_destination_lng"], lat=m["public_destination_lat"]),
         route_geojson=m["route_geojson"],
         departs_at=m["departs_at"].astimezone(zone) if m["departs_at"] else None,
         weekdays=tuple(m["weekdays"]) if m["weekdays"] is not None else None,
