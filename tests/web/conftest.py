@@ -8,8 +8,10 @@ them these tests are skipped with the command to run.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,14 +52,16 @@ def demo_database_url(server_url: str) -> Iterator[str]:
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
         env = {**os.environ, "DATABASE_URL": url, "PASSWORD_HASHING": "fast"}
-        subprocess.run(
+        seeded = subprocess.run(
             [sys.executable, "-m", "api", "seed"],
             cwd=PROJECT_ROOT,
             env=env,
-            check=True,
             capture_output=True,
+            text=True,
             timeout=180,
         )
+        if seeded.returncode != 0:
+            pytest.fail(f"python -m api seed failed:\n{seeded.stdout}\n{seeded.stderr}")
         yield url
     finally:
         with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
@@ -89,8 +93,14 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    """Chromium with a short TMPDIR of its own: its singleton socket lives there, and a Unix
+    socket path may not exceed 107 bytes (the run's temporary directory is longer)."""
+    short_tmp = tempfile.mkdtemp(prefix="vw-", dir="/tmp")
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "TMPDIR": short_tmp}
+    )
     try:
         yield browser
     finally:
         browser.close()
+        shutil.rmtree(short_tmp, ignore_errors=True)

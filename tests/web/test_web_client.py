@@ -111,6 +111,8 @@ def test_member_sees_the_boundary_and_the_feed_of_chavenay(
             if screen == "carpools":
                 page.get_by_role("button", name="Chercher un trajet").click()
                 expect(page.get_by_text(re.compile("Conducteur"))).to_be_visible()
+                page.get_by_role("button", name=re.compile("Réserver une place")).first.click()
+                expect(page.get_by_text(re.compile("Place réservée pour le"))).to_be_visible()
             member.shot(screen)
             assert axe(member, screen) == []
         page.get_by_role("button", name="Se déconnecter").click()
@@ -267,3 +269,30 @@ def test_ambassador_hides_a_reported_post(browser: Browser, web_server: Server) 
         expect(member.page.get_by_test_id("feed").get_by_role("article").first).to_be_visible()
         expect(feed_article(member.page, title)).to_have_count(0)
         member.shot("gone-from-feed")
+
+
+def test_account_screens_are_accessible(browser: Browser, web_server: Server) -> None:
+    with tab(browser, web_server.http_url, "account-screens", mobile=True) as visitor:
+        page = visitor.page
+        visitor.goto("/verifier?token=pas-un-vrai-lien")
+        expect(page.get_by_role("alert")).to_have_text(re.compile("Ce lien n'est plus valable"))
+        visitor.shot("verify-invalid")
+        assert axe(visitor, "verify-email") == []
+        visitor.goto("/reinitialiser?token=pas-un-vrai-lien")
+        page.get_by_label("Nouveau mot de passe").fill("un mot de passe tout neuf")
+        page.get_by_role("button", name="Enregistrer le mot de passe").click()
+        expect(page.locator("#reset-password-error")).to_have_text(
+            re.compile("Ce lien n'est plus valable")
+        )
+        assert axe(visitor, "reset-password") == []
+        # The administrator has no household yet: the first screen asks where they live.
+        visitor.goto("/connexion")
+        page.get_by_label("Adresse e-mail").fill("admin@demo.voisinage.fr")
+        page.get_by_label("Mot de passe").fill("voisinage-demo")
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Où habitez-vous ?")
+        expect(page.locator(".map-canvas[data-ready=true]")).to_have_count(1)
+        page.get_by_role("button", name="Rejoindre mon quartier").click()
+        expect(page.get_by_text("Touchez la carte pour choisir").last).to_be_visible()
+        visitor.shot("household")
+        assert axe(visitor, "household") == []
