@@ -197,6 +197,14 @@ def test_borrow_a_drill_from_request_to_review(browser: Browser, web_server: Ser
         page.get_by_role("button", name="Envoyer la demande").click()
         expect(page.get_by_role("status")).to_contain_text("Demande envoyée")
         borrower.shot("requested")
+        # The lender, on another screen, is told at once (live notification, unread count).
+        news = lender.page.get_by_role("link", name=re.compile(r"Nouvelles \(1 non lue"))
+        expect(news).to_be_visible()
+        news.click()
+        expect(
+            lender.page.get_by_text("Quelqu'un demande à emprunter un de vos objets.")
+        ).to_be_visible()
+        lender.shot("notified")
 
         def loan_card(current: Tab, section: str) -> Locator:
             current.goto("/mes-prets")
