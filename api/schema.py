@@ -35,6 +35,7 @@ from api.resolvers.items import ItemMutation, ItemQuery
 from api.resolvers.loans import LoanMutation, LoanQuery
 from api.resolvers.memberships import MembershipMutation, MembershipQuery
 from api.resolvers.neighbourhoods import NeighbourhoodMutation, NeighbourhoodQuery
+from api.resolvers.notifications import NotificationMutation, NotificationQuery
 from api.resolvers.partner_authorisations import (
     PartnerAuthorisationMutation,
     PartnerAuthorisationQuery,
@@ -53,6 +54,7 @@ from api.types.household import Household
 from api.types.item import Item
 from api.types.loan import Loan
 from api.types.neighbourhood import Neighbourhood
+from api.types.notification import Notification
 from api.types.post import Comment, Post
 from api.types.report import Report
 from api.types.skill import Skill
@@ -74,6 +76,7 @@ class Query(
     ReportQuery,
     MembershipQuery,
     InvitationQuery,
+    NotificationQuery,
     PartnerAuthorisationQuery,
 ):
     @strawberry.field(description="Any object by its global ID (Relay). Null if it does not exist.")
@@ -103,6 +106,7 @@ class Mutation(
     ReviewMutation,
     MembershipMutation,
     InvitationMutation,
+    NotificationMutation,
     PartnerAuthorisationMutation,
 ):
     pass
@@ -152,6 +156,7 @@ def build_schema(
             Garden,
             Carpool,
             Report,
+            Notification,
         ],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

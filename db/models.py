@@ -187,6 +187,9 @@ class Account(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Set when the owner follows the e-mailed link; an unverified account cannot sign in."""
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    """Opted in to the weekly digest e-mail (services.digest); off until asked for."""
+    digest_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -758,7 +761,7 @@ class PersistedOperation(Base):
 REPORT_REASONS = ("SPAM", "ABUSE", "DANGEROUS", "PERSONAL_DATA", "OTHER")
 REPORT_STATUSES = ("OPEN", "RESOLVED")
 REPORT_OUTCOMES = ("HIDE", "KEEP", "WARN")
-REPORT_TARGETS = ("POST", "COMMENT")
+REPORT_TARGETS = ("POST", "COMMENT", "ITEM", "SKILL", "HOUSEHOLD")
 MAX_REPORT_DETAILS = 1000
 
 
@@ -775,9 +778,12 @@ class Report(Base):
     __table_args__ = (
         CheckConstraint(one_of("target_kind", REPORT_TARGETS), name="target_kind"),
         CheckConstraint(
-            "num_nonnulls(post_id, comment_id) <= 1"
+            "num_nonnulls(post_id, comment_id, item_id, skill_id, reported_household_id) <= 1"
             " AND (post_id IS NULL OR target_kind = 'POST')"
-            " AND (comment_id IS NULL OR target_kind = 'COMMENT')",
+            " AND (comment_id IS NULL OR target_kind = 'COMMENT')"
+            " AND (item_id IS NULL OR target_kind = 'ITEM')"
+            " AND (skill_id IS NULL OR target_kind = 'SKILL')"
+            " AND (reported_household_id IS NULL OR target_kind = 'HOUSEHOLD')",
             name="one_target",
         ),
         CheckConstraint(one_of("reason", REPORT_REASONS), name="reason"),
@@ -815,6 +821,30 @@ class Report(Base):
         ),
         Index("ix_reports_post_id", "post_id"),
         Index("ix_reports_comment_id", "comment_id"),
+        Index(
+            "uq_reports_reporter_account_id_item_id",
+            "reporter_account_id",
+            "item_id",
+            unique=True,
+            postgresql_where=text("item_id IS NOT NULL"),
+        ),
+        Index("ix_reports_item_id", "item_id"),
+        Index(
+            "uq_reports_reporter_account_id_skill_id",
+            "reporter_account_id",
+            "skill_id",
+            unique=True,
+            postgresql_where=text("skill_id IS NOT NULL"),
+        ),
+        Index("ix_reports_skill_id", "skill_id"),
+        Index(
+            "uq_reports_reporter_account_id_reported_household_id",
+            "reporter_account_id",
+            "reported_household_id",
+            unique=True,
+            postgresql_where=text("reported_household_id IS NOT NULL"),
+        ),
+        Index("ix_reports_reported_household_id", "reported_household_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -827,6 +857,15 @@ class Report(Base):
     )
     comment_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("comments.id", ondelete="SET NULL")
+    )
+    item_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("items.id", ondelete="SET NULL")
+    )
+    skill_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("skills.id", ondelete="SET NULL")
+    )
+    reported_household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="SET NULL")
     )
     target_household_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("households.id", ondelete="SET NULL")
@@ -1013,3 +1052,34 @@ class Feedback(Base):
         BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Notification(Base):
+    """Something that concerned a household, stored when it happened (the inbox).
+
+    Written by `db.queries.events.notify_household` in the transaction of the change it
+    announces: stored if and only if that change commits. Per household, not per account:
+    accounts sharing a household share its inbox and its read marks.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("char_length(message) <= 500", name="message"),
+        Index("ix_notifications_household_id_id", "household_id", text("id DESC")),
+        Index(
+            "ix_notifications_unread",
+            "household_id",
+            postgresql_where=text("read_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

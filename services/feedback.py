@@ -1,17 +1,20 @@
 """Feedback: anyone tells the team something (a bug, an idea...); admins work through the
-queue and answer by e-mail. The answer is stored with the message, so that an inbox in the
-client can show it later without another table."""
+queue and answer by e-mail. The answer is stored with the message, and lands in the inbox of
+the sender's household (FEEDBACK_ANSWERED) when the sender had an account with a household."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.queries import accounts as account_queries
 from db.queries import feedback as queries
+from db.queries.events import notify_household
 from db.queries.feedback import FeedbackRow
 from services.errors import Refusal, forbidden, not_found
 from services.mail import Mailer
+from services.notifications import notice
 
 PER_SENDER_PER_HOUR = 10
 """Messages one account or reply address may send per hour (beyond: RATE_LIMITED)."""
@@ -76,6 +79,8 @@ async def answer_feedback(
         if not await queries.answer_feedback(conn, feedback_id, answer=answer, admin_id=admin_id):
             return not_found("No feedback has this id.")
         row = await queries.feedback_by_id(conn, feedback_id)
+        if row is not None and row.account_id is not None:
+            await tell_sender_household(conn, row, answer)
     if row is None:
         return not_found("No feedback has this id.")
     if row.reply_to is not None:
@@ -83,6 +88,23 @@ async def answer_feedback(
             mailer.compose(row.reply_to, "feedback_answer", message=row.message, answer=answer)
         )
     return row
+
+
+async def tell_sender_household(conn: AsyncConnection, row: FeedbackRow, answer: str) -> None:
+    """The answer in the inbox of the sender's household too (FEEDBACK_ANSWERED), in the
+    answering transaction; a sender without a household (or anonymous) has only the e-mail."""
+    assert row.account_id is not None
+    account = await account_queries.account_by_id(conn, row.account_id)
+    if account is None or account.household_id is None:
+        return
+    await notify_household(
+        conn,
+        account.household_id,
+        kind="FEEDBACK_ANSWERED",
+        subject_type="Feedback",
+        subject_id=row.id,
+        message=notice("feedback_answered", answer=answer),
+    )
 
 
 async def set_feedback_state(

@@ -41,12 +41,47 @@ from db.queries import neighbourhoods as neighbourhood_queries
 from db.queries.events import notify_household
 from db.queries.memberships import MembershipRow
 from db.rows import NeighbourhoodRow
+from services import moderation
 
 Info = strawberry.Info[Context, None]
 PENDING_CURSOR = "mp"
 MAX_REASON = 500
 APPROVED_MESSAGE = "Bienvenue ! Un ambassadeur a validé votre adhésion au réseau de voisinage."
 DECLINED_MESSAGE = "Votre demande d'adhésion n'a pas été acceptée. Motif : {reason}"
+
+
+@strawberry.type(
+    description="A network you animate (you are one of its ambassadors) and what waits for you."
+)
+class AnimatedNetwork:
+    neighbourhood_id: strawberry.Private[int]
+    open_reports: int = strawberry.field(
+        description="Reports in its moderation queue not resolved yet (moderationQueue)."
+    )
+    pending_memberships: int = strawberry.field(
+        description="Households waiting for an ambassador's approval (pendingMemberships)."
+    )
+
+    @strawberry.field(description="The network.")
+    async def neighbourhood(self, info: Info) -> Neighbourhood:
+        row = await info.context.loaders.neighbourhood_by_id.load(self.neighbourhood_id)
+        assert row is not None, "a role's foreign key guarantees the neighbourhood exists"
+        return Neighbourhood.from_row(row)
+
+
+async def animated_networks(info: Info) -> list[AnimatedNetwork]:
+    """`me.animates`: the viewer's networks as an ambassador (not every network for admins)."""
+    rows = await moderation.animated_networks(
+        info.context.engine, account_id=info.context.viewer.account_id
+    )
+    return [
+        AnimatedNetwork(
+            neighbourhood_id=row.neighbourhood_id,
+            open_reports=row.open_reports,
+            pending_memberships=row.pending_households,
+        )
+        for row in rows
+    ]
 
 
 @strawberry.type(description="The neighbourhood's membership policy was set.")

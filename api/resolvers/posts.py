@@ -42,6 +42,7 @@ from api.validation import clean_text
 from db.queries import live as live_queries
 from db.queries import posts as post_queries
 from db.rows import PostRow
+from services import notifications
 
 Info = strawberry.Info[Context, None]
 
@@ -265,6 +266,7 @@ class PostMutation:
             return found
         if viewer.household_id is None or not viewer.is_member_of(found.neighbourhood_id):
             return not_a_member("Only households of this post's neighbourhood may comment.")
+        author = await info.context.loaders.post_author_by_household_id.load(viewer.household_id)
         async with info.context.engine.begin() as conn:
             row = await post_queries.add_comment(
                 conn,
@@ -273,6 +275,14 @@ class PostMutation:
                 account_id=viewer.account_id,
                 body=text,
             )
+            if row is not None:
+                await notifications.comment_added(
+                    conn,
+                    post=found,
+                    comment_id=row.id,
+                    commenter_household_id=viewer.household_id,
+                    commenter_name=author.name if author else "Un voisin",
+                )
         if row is None:
             return post_not_found()
         return AddCommentSuccess(comment=Comment.from_row(row))

@@ -45,13 +45,17 @@ from api.types.report import (
     ReportStatus,
     can_moderate_report,
     can_see_report,
+    subject_of,
 )
+from api.types.skill import can_see_skill
 from api.validation import clean_text, decode_node_id
 from db.models import MAX_REPORT_DETAILS
 from db.queries import posts as post_queries
 from db.queries import reports as report_queries
 from db.queries.events import notify_household
 from db.queries.reports import ReportRow
+from services import moderation
+from services.errors import Refusal
 
 Info = strawberry.Info[Context, None]
 QUEUE_CURSOR = "rq"
@@ -70,6 +74,15 @@ class ResolveReportSuccess:
     report: Report = strawberry.field(description="The report, RESOLVED.")
 
 
+@strawberry.type(description="The post or comment is visible again, where it was.")
+class UnhideSuccess:
+    subject: relay.GlobalID = strawberry.field(description="The restored Post or Comment.")
+
+
+UnhideResult = Annotated[
+    UnhideSuccess | ValidationError | NotFoundError | UnauthenticatedError,
+    strawberry.union("UnhideResult"),
+]
 ReportContentResult = Annotated[
     ReportContentSuccess
     | AlreadyReportedError
@@ -175,10 +188,12 @@ def report_edges(rows: list[ReportRow], kind: str) -> list[ReportEdge]:
 @strawberry.type
 class ReportMutation:
     @strawberry.mutation(
-        description="Report a post or a comment you may read (signed in): give exactly one of "
-        "postId and commentId. It goes to the moderation queue of the post's neighbourhood; "
-        "once per account and post or comment. You see the outcome in myReports and as a "
-        "REPORT_RESOLVED notification."
+        description="Report something you may read (signed in): give exactly one of postId, "
+        "commentId, itemId, skillId and householdId. It goes to the moderation queue of its "
+        "neighbourhood (a post's, a comment's post's, the lender's, the skill's household's, "
+        "the household's); once per account and subject. Its moderators hear of it live "
+        "(reportFiled). You see the outcome in myReports and as a REPORT_RESOLVED "
+        "notification."
     )
     async def report_content(
         self,
@@ -197,12 +212,32 @@ class ReportMutation:
                 "for OTHER."
             ),
         ] = "",
+        item_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="The Item to report.")
+        ] = None,
+        skill_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="The Skill to report.")
+        ] = None,
+        household_id: Annotated[
+            relay.GlobalID | None,
+            strawberry.argument(
+                description="The Household to report (a neighbour: not your own household)."
+            ),
+        ] = None,
     ) -> ReportContentResult:
         viewer = info.context.viewer
         if viewer.account_id is None:
             return unauthenticated()
         try:
-            target = report_target(post_id, comment_id)
+            kind, target_id = report_target(
+                {
+                    "postId": post_id,
+                    "commentId": comment_id,
+                    "itemId": item_id,
+                    "skillId": skill_id,
+                    "householdId": household_id,
+                }
+            )
             text = clean_text(
                 details,
                 argument="details",
@@ -211,30 +246,21 @@ class ReportMutation:
             )
         except UserError as error:
             return validation_error(error)
-        kind, target_id = target
         if not await can_read_target(info, kind, target_id):
             return target_not_found(kind)
-        duplicate = False
-        async with info.context.engine.begin() as conn:
-            report = report_queries.report_post if kind == "Post" else report_queries.report_comment
-            row = await report(
-                conn,
-                target_id,
-                reporter_account_id=viewer.account_id,
-                reporter_household_id=viewer.household_id,
-                reason=reason.name,
-                details=text,
-            )
-            if row is None:
-                ids = {"post_id" if kind == "Post" else "comment_id": target_id}
-                duplicate = await report_queries.has_reported(conn, viewer.account_id, **ids)
-        if row is not None:
-            return ReportContentSuccess(report=Report.from_row(row))
-        if duplicate:
-            return AlreadyReportedError(
-                code=ErrorCode.ALREADY_REPORTED,
-                message="You have already reported this; moderators will deal with it.",
-            )
+        outcome = await moderation.file_report(
+            info.context.engine,
+            kind=kind,
+            subject_id=target_id,
+            account_id=viewer.account_id,
+            household_id=viewer.household_id,
+            reason=reason.name,
+            details=text,
+        )
+        if not isinstance(outcome, Refusal):
+            return ReportContentSuccess(report=Report.from_row(outcome))
+        if outcome.code == ErrorCode.ALREADY_REPORTED.value:
+            return AlreadyReportedError(code=ErrorCode.ALREADY_REPORTED, message=outcome.message)
         return target_not_found(kind)
 
     @strawberry.mutation(
@@ -269,6 +295,12 @@ class ReportMutation:
             return report_not_found()
         if not can_moderate_report(viewer, found):
             return forbidden("Only this neighbourhood's ambassadors and admins resolve reports.")
+        if outcome is ReportOutcome.HIDE and found.target_kind not in moderation.HIDDEN_KINDS:
+            return ValidationError(
+                code=ErrorCode.BAD_USER_INPUT,
+                message="HIDE applies to posts and comments: KEEP or WARN this report.",
+                field="outcome",
+            )
         current: ReportRow | None = None
         async with info.context.engine.begin() as conn:
             row = await report_queries.resolve_report(
@@ -288,29 +320,93 @@ class ReportMutation:
             outcome=ReportOutcome(current.outcome),
         )
 
+    @strawberry.mutation(
+        description="Restore a hidden post or comment (hidden by hidePost or a report resolved "
+        "with HIDE): back in its feed or thread. The neighbourhood's ambassadors and admins; "
+        "NotFoundError for anyone else. A report resolved with HIDE stays resolved. "
+        "ValidationError (INVALID_TRANSITION) when it is not hidden."
+    )
+    async def unhide(
+        self,
+        info: Info,
+        id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The hidden Post or Comment.")
+        ],
+    ) -> UnhideResult:
+        return await restore(info, id)
 
-def report_target(
-    post_id: relay.GlobalID | None, comment_id: relay.GlobalID | None
-) -> tuple[str, int]:
-    """("Post" or "Comment", database id) from exactly one of the two arguments."""
-    if (post_id is None) == (comment_id is None):
+
+async def restore(info: Info, id: relay.GlobalID) -> UnhideResult:
+    viewer = info.context.viewer
+    if viewer.account_id is None:
+        return unauthenticated()
+    if id.type_name not in ("Post", "Comment"):
+        return ValidationError(
+            code=ErrorCode.INVALID_ID, message="Give a Post or Comment ID.", field="id"
+        )
+    try:
+        subject_id = decode_node_id(id, id.type_name, argument="id")
+    except UserError as error:
+        return validation_error(error)
+    outcome = await moderation.unhide(
+        info.context.engine,
+        kind=id.type_name.upper(),
+        subject_id=subject_id,
+        may_moderate=viewer.can_moderate,
+    )
+    if isinstance(outcome, Refusal):
+        if outcome.code == ErrorCode.NOT_FOUND.value:
+            return NotFoundError(code=ErrorCode.NOT_FOUND, message=outcome.message)
+        return ValidationError(code=ErrorCode(outcome.code), message=outcome.message, field="id")
+    return UnhideSuccess(subject=relay.GlobalID(id.type_name, str(subject_id)))
+
+
+TARGETS = {
+    "postId": ("POST", "Post"),
+    "commentId": ("COMMENT", "Comment"),
+    "itemId": ("ITEM", "Item"),
+    "skillId": ("SKILL", "Skill"),
+    "householdId": ("HOUSEHOLD", "Household"),
+}
+"""Argument of `reportContent` → (report target kind, GraphQL type of its ID)."""
+
+
+def report_target(given: dict[str, relay.GlobalID | None]) -> tuple[str, int]:
+    """(target kind, database id) from exactly one of the subject arguments."""
+    named = [(argument, value) for argument, value in given.items() if value is not None]
+    if len(named) != 1:
         raise UserError(
             ErrorCode.BAD_USER_INPUT,
-            "Give exactly one of `postId` and `commentId`.",
-            argument="postId" if post_id is None else "commentId",
+            "Give exactly one of `postId`, `commentId`, `itemId`, `skillId` and `householdId`.",
+            argument=named[1][0] if len(named) > 1 else "postId",
         )
-    if post_id is not None:
-        return "Post", decode_node_id(post_id, "Post", argument="postId")
-    assert comment_id is not None
-    return "Comment", decode_node_id(comment_id, "Comment", argument="commentId")
+    argument, value = named[0]
+    kind, type_name = TARGETS[argument]
+    return kind, decode_node_id(value, type_name, argument=argument)
 
 
 async def can_read_target(info: Info, kind: str, target_id: int) -> bool:
-    """Whether the viewer, as a person, may read the post or comment: a partner key sent along
-    with a bearer token widens what that person may read, never what they may report."""
+    """Whether the viewer, as a person, may read what it reports: a partner key sent along
+    with a bearer token widens what that person may read, never what they may report. Items
+    are read by the lender's network (as the lender's name is), households by their network
+    (not one's own household)."""
     viewer = as_person(info.context.viewer)
     loaders = info.context.loaders
-    if kind == "Comment":
+    if kind == "ITEM":
+        item = await loaders.item_by_id.load(target_id)
+        lender = await loaders.lender_by_household_id.load(item.household_id) if item else None
+        return lender is not None and viewer.can_read(lender.neighbourhood_id)
+    if kind == "SKILL":
+        skill = await loaders.skill_by_id.load(target_id)
+        return skill is not None and can_see_skill(viewer, skill)
+    if kind == "HOUSEHOLD":
+        household = await loaders.household_by_id.load(target_id)
+        return (
+            household is not None
+            and household.id != viewer.household_id
+            and viewer.can_read(household.neighbourhood_id)
+        )
+    if kind == "COMMENT":
         comment = await loaders.comment_by_id.load(target_id)
         if comment is None or comment.hidden_at is not None:
             return False
@@ -333,6 +429,10 @@ NOTES = {
 WARNINGS = {
     "POST": "Une de vos publications a été signalée. Merci de respecter la charte du voisinage.",
     "COMMENT": "Un de vos commentaires a été signalé. Merci de respecter la charte du voisinage.",
+    "ITEM": "Un de vos objets à prêter a été signalé. Merci de respecter la charte du voisinage.",
+    "SKILL": "Un de vos savoir-faire a été signalé. Merci de respecter la charte du voisinage.",
+    "HOUSEHOLD": "Votre foyer a été signalé par un voisin. Merci de respecter la charte du "
+    "voisinage.",
 }
 
 
@@ -350,14 +450,14 @@ async def apply_outcome(conn: AsyncConnection, row: ReportRow, viewer: Viewer) -
         )
     elif row.outcome == "HIDE" and row.comment_id is not None:
         await report_queries.hide_comment(conn, row.comment_id)
-    target = row.post_id or row.comment_id
+    target = subject_of(row)
     if row.outcome == "WARN" and row.target_household_id is not None and target is not None:
         await notify_household(
             conn,
             row.target_household_id,
             kind="CONTENT_WARNED",
-            subject_type="Post" if row.post_id is not None else "Comment",
-            subject_id=target,
+            subject_type=target[0],
+            subject_id=int(target[1]),
             message=WARNINGS[row.target_kind],
         )
     if row.reporter_household_id is not None:
@@ -373,8 +473,9 @@ async def apply_outcome(conn: AsyncConnection, row: ReportRow, viewer: Viewer) -
 
 
 def target_not_found(kind: str) -> NotFoundError:
-    what = "post" if kind == "Post" else "comment"
-    return NotFoundError(code=ErrorCode.NOT_FOUND, message=f"No {what} you may read has this ID.")
+    return NotFoundError(
+        code=ErrorCode.NOT_FOUND, message=f"No {kind.lower()} you may read has this ID."
+    )
 
 
 def report_not_found() -> NotFoundError:

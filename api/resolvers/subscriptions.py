@@ -23,7 +23,7 @@ import contextlib
 import functools
 from collections.abc import AsyncGenerator, Callable, Hashable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -39,7 +39,9 @@ from api.ratelimit import proximity_refusal
 from api.types.live import LivePost, parse_time
 from api.types.notification import Notification
 from api.types.post import PostKind
+from api.types.report import Report
 from db.queries import live as live_queries
+from db.queries import reports as report_queries
 from db.queries.live import live_posts_after
 from geo.coords import LngLat
 from geo.distance import great_circle_m, round_distance_m
@@ -259,9 +261,10 @@ class Subscription:
 
     @strawberry.subscription(
         description="What concerns your household, live: loan requests on your items, answers "
-        "to your requests, seats booked in your carpools. Not stored: missed while offline. "
-        "Closed with 4403 when your token is revoked or expires, or your account leaves the "
-        "household."
+        "to your requests, seats booked in your carpools, comments on your posts... Each is "
+        "also stored in your household's inbox (`notifications`), with the same `id` to mark it "
+        "read: what arrives while you are offline waits there. Closed with 4403 when your "
+        "token is revoked or expires, or your account leaves the household."
     )
     async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
         household_id = info.context.viewer.household_id
@@ -285,6 +288,62 @@ class Subscription:
                     if await gate.viewer_now() is None:
                         return
                     yield Notification.from_event(delivery.event)
+
+    @strawberry.subscription(
+        description="New reports in a network's moderation queue, live, for its ambassadors "
+        "and admins (FORBIDDEN for anyone else). Each is the Report as `moderationQueue` shows "
+        "it (never who reported). Not caught up on reconnect: read `moderationQueue` then. "
+        "Closed with 4403 when your credential or your ambassador role is withdrawn."
+    )
+    async def report_filed(
+        self,
+        info: Info,
+        neighbourhood_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="The Neighbourhood's global ID.")
+        ],
+    ) -> AsyncGenerator[Report, None]:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            raise UserError(
+                ErrorCode.UNAUTHENTICATED, "Sign in first: send `authorization` in connection_init."
+            )
+        if neighbourhood_id.type_name != "Neighbourhood" or not neighbourhood_id.node_id.isdigit():
+            raise UserError(ErrorCode.INVALID_ID, "This is not a neighbourhood ID.")
+        nid = int(neighbourhood_id.node_id)
+        if not viewer.can_moderate(nid):
+            raise UserError(
+                ErrorCode.FORBIDDEN, "Only this neighbourhood's ambassadors and admins follow it."
+            )
+        broadcaster = info.context.broadcaster
+        assert broadcaster is not None, "the app wires a broadcaster into every context"
+        gate = Gate(info.context, lambda viewer: viewer.can_moderate(nid))
+        with gate.holding():
+            async with broadcaster.subscribe(reports_for(nid)) as inbox:
+                while True:
+                    delivery = await inbox.get()
+                    if delivery is RESYNC:
+                        if inbox.overflowed:
+                            await close_slow_consumer(info)
+                            return
+                        continue
+                    if await gate.viewer_now() is None:
+                        return
+                    async with info.context.engine.connect() as conn:
+                        row = await report_queries.report_by_id(
+                            conn, int(delivery.event["report_id"])
+                        )
+                    if row is not None:
+                        yield Report.from_row(row)
+
+
+def reports_for(neighbourhood_id: int) -> Callable[[Event], bool]:
+    def accepts(event: Event) -> bool:
+        return (
+            event.get("type") == "report_filed"
+            and event.get("neighbourhood_id") == neighbourhood_id
+        )
+
+    return accepts
 
 
 def notifications_for(household_id: int) -> Callable[[Event], bool]:

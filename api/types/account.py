@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 
 from api.context import Context
+from api.resolvers.memberships import AnimatedNetwork, animated_networks
 from api.types.household import Household
 from db.queries.accounts import AccountRow
 
@@ -36,6 +37,14 @@ class Account:
             return None
         row = await info.context.loaders.household_by_id.load(self.household_id)
         return Household.from_row(row, shown_to_itself=True) if row else None
+
+    @strawberry.field(
+        description="The networks you animate as an ambassador, with their open reports and "
+        "pending households (empty if you animate none; admins see only networks they are "
+        "ambassadors of)."
+    )
+    async def animates(self, info: strawberry.Info[Context, None]) -> list[AnimatedNetwork]:
+        return await animated_networks(info)
 
 
 @strawberry.type(description="Signed in: keep the token secret and send it as a bearer token.")

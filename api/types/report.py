@@ -27,7 +27,7 @@ from db.queries.reports import ReportRow
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.enum(description="Why a post or comment is reported (French label first).")
+@strawberry.enum(description="Why something is reported (French label first).")
 class ReportReason(Enum):
     SPAM = strawberry.enum_value("SPAM", description="Indésirable: advertising, repeated posts.")
     ABUSE = strawberry.enum_value(
@@ -59,7 +59,8 @@ class ReportOutcome(Enum):
     HIDE = strawberry.enum_value(
         "HIDE",
         description="The post or comment is hidden: out of every feed and thread (a hidden "
-        "post stays readable by moderators).",
+        "post stays readable by moderators; `unhide` restores it). For posts and comments "
+        "only.",
     )
     KEEP = strawberry.enum_value("KEEP", description="It stays as it is: nothing wrong found.")
     WARN = strawberry.enum_value(
@@ -73,6 +74,27 @@ class ReportOutcome(Enum):
 class ReportTargetKind(Enum):
     POST = strawberry.enum_value("POST", description="A post of a neighbourhood's feed.")
     COMMENT = strawberry.enum_value("COMMENT", description="A comment under a post.")
+    ITEM = strawberry.enum_value("ITEM", description="An item offered for loan.")
+    SKILL = strawberry.enum_value("SKILL", description="A skill a household offers.")
+    HOUSEHOLD = strawberry.enum_value(
+        "HOUSEHOLD",
+        description="A neighbour: the household behind one or more accounts (how the API shows "
+        "people to others).",
+    )
+
+
+def subject_of(row: ReportRow) -> tuple[str, str] | None:
+    """(GraphQL type name, id) of what the report is about, while it exists."""
+    for type_name, ident in (
+        ("Post", row.post_id),
+        ("Comment", row.comment_id),
+        ("Item", row.item_id),
+        ("Skill", row.skill_id),
+        ("Household", row.reported_household_id),
+    ):
+        if ident is not None:
+            return type_name, str(ident)
+    return None
 
 
 def can_moderate_report(viewer: Viewer, row: ReportRow) -> bool:
@@ -89,19 +111,21 @@ def can_see_report(viewer: Viewer, row: ReportRow) -> bool:
 
 
 @strawberry.type(
-    description="A report of a post or comment and what moderators decided. Visible to the "
+    description="A report of a post, comment, item, skill or household and what moderators "
+    "decided. Visible to the "
     "ambassadors of its neighbourhood and admins, and to the account that made it."
 )
 class Report(relay.Node):
     id: relay.NodeID[int]
-    target_kind: ReportTargetKind = strawberry.field(description="A post or a comment.")
+    target_kind: ReportTargetKind = strawberry.field(description="What kind of thing it is about.")
     reason: ReportReason = strawberry.field(description="Why it was reported.")
     details: str = strawberry.field(
         description="The reporter's words, up to 1,000 characters; may be empty unless OTHER."
     )
     excerpt: str = strawberry.field(
-        description="The reported text as it was when reported (a post's title and body, or a "
-        "comment), up to 280 characters; kept when the content is deleted."
+        description="The reported text as it was when reported (a post's or item's or skill's "
+        "title and text, a comment, a household's name), up to 280 characters; kept when the "
+        "content is deleted."
     )
     created_at: datetime = strawberry.field(description="When it was reported.")
     status: ReportStatus = strawberry.field(description="OPEN until a moderator resolves it.")
@@ -136,11 +160,20 @@ class Report(relay.Node):
         return self.row.resolution_note
 
     @strawberry.field(
-        description="Whether the reported post or comment has been deleted since (by its "
-        "author, or with its post): the report stays, with its excerpt."
+        description="Whether the reported post, comment, item, skill or household has been "
+        "deleted since (by its author, or with its post): the report stays, with its excerpt."
     )
     def target_deleted(self) -> bool:
-        return self.row.post_id is None and self.row.comment_id is None
+        return subject_of(self.row) is None
+
+    @strawberry.field(
+        description="The reported post, comment, item, skill or household (fetch it with "
+        "node(id:), which answers as to anyone: moderators read hidden posts); null once "
+        "deleted."
+    )
+    def subject(self) -> relay.GlobalID | None:
+        found = subject_of(self.row)
+        return relay.GlobalID(*found) if found else None
 
     @strawberry.field(description="The neighbourhood whose moderators handle it.")
     async def neighbourhood(self, info: Info) -> Neighbourhood:

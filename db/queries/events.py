@@ -4,6 +4,9 @@
 can never announce a row that was rolled back, nor arrive before the row is visible. Every server
 process listens on the one channel and dispatches to its own subscribers (see `api.pubsub`).
 Payloads stay well under PostgreSQL's 8,000-byte limit: public fields only, never a home.
+
+A household's notifications are also stored (`db.queries.notifications`, the inbox) by the same
+call, `notify_household`, the one path for them: nothing is sent live that the inbox lacks.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.queries.notifications import store_notification
 
 CHANNEL = "voisinage_events"
 MAX_PAYLOAD_BYTES = 7900
@@ -36,16 +41,40 @@ async def notify_household(
     subject_type: str,
     subject_id: int,
     message: str,
-) -> None:
-    """An event that concerns one household (a loan request on its item, a booked seat...)."""
+) -> int:
+    """An event that concerns one household (a loan request on its item, a booked seat...):
+    stored in its inbox and sent live, both in the caller's transaction, so the notification
+    exists (and is delivered) if and only if the change it announces commits. The id of the
+    stored notification, which the live event carries too (`Notification.id`)."""
+    row = await store_notification(
+        conn,
+        household_id,
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        message=message,
+    )
     await notify(
         conn,
         "household_notification",
         {
+            "id": row.id,
             "household_id": household_id,
-            "kind": kind,
-            "subject_type": subject_type,
-            "subject_id": subject_id,
-            "message": message[:500],
+            "kind": row.kind,
+            "subject_type": row.subject_type,
+            "subject_id": row.subject_id,
+            "message": row.message,
+            "created_at": row.created_at.isoformat(),
         },
+    )
+    return row.id
+
+
+async def notify_report_filed(
+    conn: AsyncConnection, *, report_id: int, neighbourhood_id: int
+) -> None:
+    """A new report in a neighbourhood's queue, for its moderators' `reportFiled` (ids only:
+    the subscriber reads the report as its viewer may see it)."""
+    await notify(
+        conn, "report_filed", {"report_id": report_id, "neighbourhood_id": neighbourhood_id}
     )

@@ -1,4 +1,5 @@
-"""Report queries: reporting a post or comment, the moderation queue, resolving, `myReports`.
+"""Report queries: reporting a post, comment, item, skill or household, the moderation queue,
+resolving, `myReports`, unhiding, and what an ambassador's networks are waiting for.
 
 Nothing in the queue is dropped: a report is never deleted, expires never, and leaves the OPEN
 queue only through `resolve_report`. Deleting its target sets `post_id`/`comment_id` to NULL (the
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Comment, Post, Report
+from db.models import Comment, Household, Item, NeighbourhoodRole, Post, Report, Skill
 
 Cursor = tuple[datetime, int]
 """A keyset position: (created_at, id) of the last report shown."""
@@ -49,6 +50,9 @@ class ReportRow:
     target_kind: str
     post_id: int | None
     comment_id: int | None
+    item_id: int | None = None
+    skill_id: int | None = None
+    reported_household_id: int | None = None
     target_household_id: int | None
     excerpt: str
     reporter_account_id: int | None
@@ -69,6 +73,9 @@ REPORT_COLUMNS = (
     Report.target_kind,
     Report.post_id,
     Report.comment_id,
+    Report.item_id,
+    Report.skill_id,
+    Report.reported_household_id,
     Report.target_household_id,
     Report.excerpt,
     Report.reporter_account_id,
@@ -282,3 +289,158 @@ async def account_reports(
         .limit(limit)
     )
     return [to_row(row) for row in result]
+
+
+SUBJECT_COLUMNS = {"ITEM": "item_id", "SKILL": "skill_id", "HOUSEHOLD": "reported_household_id"}
+"""The column naming each newer kind of subject (posts and comments have theirs above)."""
+
+
+async def report_subject(
+    conn: AsyncConnection,
+    subject_id: int,
+    *,
+    kind: str,
+    reporter_account_id: int,
+    reporter_household_id: int | None,
+    reason: str,
+    details: str,
+) -> ReportRow | None:
+    """Report an item, a skill or a household (None: gone, or already reported by this account).
+
+    Queued in the neighbourhood of the household concerned (the lender, the skill's household,
+    the household itself), as it is now; one INSERT ... SELECT, so the partial unique index
+    decides duplicates under concurrency as for posts.
+    """
+    if kind == "ITEM":
+        source = (
+            select(
+                Household.neighbourhood_id,
+                Item.household_id,
+                func.left(
+                    case(
+                        (Item.description == "", Item.title),
+                        else_=Item.title + " — " + Item.description,
+                    ),
+                    EXCERPT_LENGTH,
+                ),
+            )
+            .join(Household, Household.id == Item.household_id)
+            .where(Item.id == subject_id)
+        )
+    elif kind == "SKILL":
+        source = (
+            select(
+                Household.neighbourhood_id,
+                Skill.household_id,
+                func.left(
+                    case(
+                        (Skill.description == "", Skill.title),
+                        else_=Skill.title + " — " + Skill.description,
+                    ),
+                    EXCERPT_LENGTH,
+                ),
+            )
+            .join(Household, Household.id == Skill.household_id)
+            .where(Skill.id == subject_id)
+        )
+    else:
+        source = select(
+            Household.neighbourhood_id, Household.id, func.left(Household.name, EXCERPT_LENGTH)
+        ).where(Household.id == subject_id, Household.erased_at.is_(None))
+    found = source.subquery()
+    values = select(
+        found.c[0],
+        literal(kind, String),
+        literal(subject_id, BigInteger),
+        found.c[1],
+        found.c[2],
+        *reporter_values(reporter_account_id, reporter_household_id, reason, details),
+    )
+    columns = [
+        "neighbourhood_id",
+        "target_kind",
+        SUBJECT_COLUMNS[kind],
+        "target_household_id",
+        "excerpt",
+        "reporter_account_id",
+        "reporter_household_id",
+        "reason",
+        "details",
+    ]
+    statement = (
+        pg_insert(Report)
+        .from_select(columns, values)
+        .on_conflict_do_nothing()
+        .returning(*REPORT_COLUMNS)
+    )
+    row = (await conn.execute(statement)).one_or_none()
+    return to_row(row) if row else None
+
+
+async def has_reported_subject(
+    conn: AsyncConnection, account_id: int, kind: str, subject_id: int
+) -> bool:
+    column = getattr(Report, SUBJECT_COLUMNS[kind])
+    result = await conn.execute(
+        select(func.count()).where(Report.reporter_account_id == account_id, column == subject_id)
+    )
+    return bool(result.scalar_one())
+
+
+async def unhide_post(conn: AsyncConnection, post_id: int) -> bool:
+    """Put a hidden post back in the feeds (False: no such post, or not hidden)."""
+    result = await conn.execute(
+        update(Post)
+        .where(Post.id == post_id, Post.hidden_at.is_not(None))
+        .values(hidden_at=None, hidden_reason=None, hidden_by_account_id=None)
+        .returning(Post.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def unhide_comment(conn: AsyncConnection, comment_id: int) -> bool:
+    """Put a hidden comment back in its thread (False: no such comment, or not hidden)."""
+    result = await conn.execute(
+        update(Comment)
+        .where(Comment.id == comment_id, Comment.hidden_at.is_not(None))
+        .values(hidden_at=None)
+        .returning(Comment.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AnimatedRow:
+    """A network an account is ambassador of, and what waits for its moderators."""
+
+    neighbourhood_id: int
+    open_reports: int
+    pending_households: int
+
+
+async def animated_networks(conn: AsyncConnection, account_id: int) -> list[AnimatedRow]:
+    """The networks `account_id` is ambassador of (oldest id first), with their open reports
+    and pending households: two counts per network, in one statement (correlated counts served
+    by `ix_reports_queue` and the households' pending index)."""
+    open_reports = (
+        select(func.count())
+        .where(
+            Report.neighbourhood_id == NeighbourhoodRole.neighbourhood_id,
+            Report.status == "OPEN",
+        )
+        .scalar_subquery()
+    )
+    pending = (
+        select(func.count())
+        .where(
+            Household.neighbourhood_id == NeighbourhoodRole.neighbourhood_id,
+            Household.membership_status == "PENDING",
+        )
+        .scalar_subquery()
+    )
+    result = await conn.execute(
+        select(NeighbourhoodRole.neighbourhood_id, open_reports, pending)
+        .where(NeighbourhoodRole.account_id == account_id)
+        .order_by(NeighbourhoodRole.neighbourhood_id)
+    )
+    return [AnimatedRow(int(n), int(r), int(p)) for n, r, p in result]

@@ -68,3 +68,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Notre réponse :\n\n$answer" + SIGNATURE,
     ),
 }
+
+NOTICES: dict[str, str] = {
+    "comment_added": "$name a commenté votre annonce « $title ».",
+    "feedback_answered": "L'équipe Voisinage a répondu à votre message : $answer",
+}
+"""Notification sentences (the inbox and `notificationReceived`), by id; `$name` placeholders."""
