@@ -20,12 +20,16 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 8, connect_timeout_s: float | None = None
+) -> AsyncEngine:
     """More than about 8-10 connections only slows PostgreSQL down on a 2-core machine.
 
     Connections are checked on checkout by `refuse_dead_connection` rather than SQLAlchemy's
     `pool_pre_ping`, whose round trip (and autocommit switching around it) cost a request
-    about as much CPU as its query.
+    about as much CPU as its query. `connect_timeout_s` bounds a new connection (a standby's,
+    `db.replicas`: one that does not answer must not hold a read longer than going to the
+    primary would); None: libpq's default (no limit).
     """
     engine = create_async_engine(
         async_url(url),
@@ -34,6 +38,9 @@ def create_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
         pool_timeout=10,
         pool_pre_ping=False,
         pool_recycle=1800,
+        connect_args={}
+        if connect_timeout_s is None
+        else {"connect_timeout": max(1, round(connect_timeout_s))},
     )
     event.listen(engine.sync_engine.pool, "checkout", refuse_dead_connection)
     return engine
