@@ -43,6 +43,7 @@ from api.schema import build_schema
 from api.settings import Settings
 from api.static import web_routes
 from api.transport import GraphQLOverHTTP
+from api.unsubscribe import unsubscribe_routes
 from api.web_session import WebSessionMiddleware, session_routes
 from db.engine import create_engine
 from db.migrate import head_revision
@@ -240,6 +241,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             *session_routes(),
+            *unsubscribe_routes(),
             *web_routes(),  # last: its fallback serves the web client for every other path
         ],
         middleware=[

@@ -231,6 +231,48 @@ def reassign() -> None:
         err.print(f"reassigned: {counts}", highlight=False)
 
 
+@app.command()
+@clear_errors
+def digest(
+    send: Annotated[
+        bool, typer.Option(help="Send the e-mails (without it: only list who would get one)")
+    ] = False,
+) -> None:
+    """The weekly digest: e-mail each subscribed account what is new in its network this week
+    (run once a week by cron; a second run the same week sends nobody anything twice)."""
+    run = asyncio.run(run_digest(load_settings(), send=send))
+    verb = "sent" if send else "would send"
+    err.print(
+        f"digest: {verb} {len(run.sent)}, nothing new for {run.nothing_new}, failed {run.failed}",
+        highlight=False,
+    )
+    if run.failed:
+        raise typer.Exit(1)
+
+
+async def run_digest(settings: Settings, *, send: bool) -> Any:
+    from datetime import UTC, datetime
+
+    from api.mailer import mailer_for_settings
+    from api.unsubscribe import digest_secret
+    from db.engine import create_engine
+    from services.digest import send_digests
+
+    with database(settings) as resolved:
+        assert resolved.database_url
+        engine = create_engine(resolved.database_url, pool_size=2)
+        try:
+            return await send_digests(
+                engine,
+                mailer_for_settings(resolved),
+                digest_secret(resolved),
+                send=send,
+                now=datetime.now(UTC),
+            )
+        finally:
+            await engine.dispose()
+
+
 def main() -> None:
     app(prog_name="voisinage")
 

@@ -18,6 +18,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from api.context import Context
 from api.errors import ErrorCode, UserError
 from api.ratelimit import Limit, client_address
+from api.settings import Settings
 from services.errors import Refusal
 from services.mail import Mailer
 
@@ -28,7 +29,11 @@ inboxes is stopped."""
 
 
 def mailer_for(context: Context) -> Mailer:
-    settings = context.settings
+    return mailer_for_settings(context.settings)
+
+
+def mailer_for_settings(settings: Settings) -> Mailer:
+    """The mailer of these settings (also for commands, which have no request context)."""
     return Mailer.create(
         smtp_url=settings.smtp_url,
         sender=settings.mail_from,

@@ -28,6 +28,7 @@ from api.ratelimit import RateLimits
 from api.resolvers.account_lifecycle import AccountLifecycleMutation, AccountLifecycleQuery
 from api.resolvers.accounts import AccountMutation, AccountQuery
 from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
+from api.resolvers.digest import DigestMutation
 from api.resolvers.feedback import FeedbackMutation, FeedbackQuery
 from api.resolvers.gardens import GardenMutation, GardenQuery
 from api.resolvers.invitations import InvitationMutation, InvitationQuery
@@ -107,6 +108,7 @@ class Mutation(
     MembershipMutation,
     InvitationMutation,
     NotificationMutation,
+    DigestMutation,
     PartnerAuthorisationMutation,
 ):
     pass

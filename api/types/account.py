@@ -11,6 +11,7 @@ from api.context import Context
 from api.resolvers.memberships import AnimatedNetwork, animated_networks
 from api.types.household import Household
 from db.queries.accounts import AccountRow
+from services import digest
 
 
 @strawberry.type(description="Your own account (only ever shown to you).")
@@ -45,6 +46,13 @@ class Account:
     )
     async def animates(self, info: strawberry.Info[Context, None]) -> list[AnimatedNetwork]:
         return await animated_networks(info)
+
+    @strawberry.field(
+        description="Whether you receive the weekly digest e-mail (setDigestSubscription)."
+    )
+    async def digest_enabled(self, info: strawberry.Info[Context, None]) -> bool:
+        account_id = int(self.id.node_id)
+        return await digest.subscription(info.context.engine, account_id=account_id)
 
 
 @strawberry.type(description="Signed in: keep the token secret and send it as a bearer token.")

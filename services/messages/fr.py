@@ -67,7 +67,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Vous nous avez écrit :\n\n« $message »\n\n"
         "Notre réponse :\n\n$answer" + SIGNATURE,
     ),
+    "weekly_digest": (
+        "Ce qu'il s'est passé cette semaine dans votre voisinage",
+        "Bonjour $name,\n\n"
+        "Voici ce qu'il s'est passé cette semaine dans votre voisinage, $neighbourhood :"
+        "\n\n$summary\n\n"
+        "Pour tout voir et répondre à vos voisins :\n\n$feed_link\n\n"
+        "Vous recevez ce résumé chaque semaine parce que vous l'avez demandé. Pour ne plus le "
+        "recevoir, un clic suffit :\n\n$unsubscribe_link" + SIGNATURE,
+    ),
 }
+
+DIGEST_SECTIONS = {
+    "posts": "Nouvelles annonces",
+    "events": "Événements",
+    "items": "Nouveaux objets à prêter",
+}
+"""Headings of the digest's sections, in this order."""
+DIGEST_MORE = "et $count autres"
+DIGEST_EVENT = "$title, le $day à $time"
 
 NOTICES: dict[str, str] = {
     "comment_added": "$name a commenté votre annonce « $title ».",
