@@ -36,14 +36,17 @@ from api.resolvers.carpool_input import (
 )
 from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
+from api.resolvers.service_errors import refusal_error
 from api.types.carpool import Carpool, CarpoolDeparture, CarpoolMatchConnection, CarpoolMatchEdge
+from api.types.loan import AlreadyBookedError
 from api.validation import aware, decode_node_id
 from db.queries import carpool_matches as match_queries
 from db.queries import carpools as carpool_queries
 from db.queries.carpool_matches import MatchRequest
 from db.queries.carpools import BookingOutcome
-from db.queries.events import notify_household
 from geo.distance import round_distance_m
+from services import carpools as carpool_service
+from services.errors import Refusal
 
 Info = strawberry.Info[Context, None]
 
@@ -78,11 +81,39 @@ CreateCarpoolResult = Annotated[
 BookSeatResult = Annotated[
     BookSeatSuccess
     | NoSeatsLeftError
+    | AlreadyBookedError
     | ValidationError
     | NotFoundError
     | UnauthenticatedError
     | ForbiddenError,
     strawberry.union("BookSeatResult"),
+]
+
+
+@strawberry.type(description="Your seat is given back; the driver is notified (SEAT_CANCELLED).")
+class CancelSeatSuccess:
+    carpool: Carpool = strawberry.field(description="The trip, as it is now.")
+    local_date: date = strawberry.field(description="The departure's date in Europe/Paris.")
+
+
+@strawberry.type(
+    description="The trip is cancelled and deleted with its bookings; every household booked "
+    "on a departure still to come is notified (SEAT_CANCELLED)."
+)
+class CancelCarpoolSuccess:
+    cancelled_carpool_id: relay.GlobalID = strawberry.field(description="Global ID it had.")
+    passengers_notified: int = strawberry.field(
+        description="Households that had a seat on a departure from today on, each told once."
+    )
+
+
+CancelSeatResult = Annotated[
+    CancelSeatSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("CancelSeatResult"),
+]
+CancelCarpoolResult = Annotated[
+    CancelCarpoolSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("CancelCarpoolResult"),
 ]
 
 
@@ -227,24 +258,14 @@ class CarpoolMutation:
             departs_on, departs_at = booking_departure(row, day, now=datetime.now(UTC))
         except UserError as error:
             return validation_error(error)
-        async with info.context.engine.begin() as conn:
-            outcome, seats_left = await carpool_queries.book_seat(
-                conn, row.id, household_id, departs_on
-            )
-            if outcome is BookingOutcome.BOOKED:  # the driver hears of it when this commits
-                await notify_household(
-                    conn,
-                    row.household_id,
-                    kind="SEAT_BOOKED",
-                    subject_type="Carpool",
-                    subject_id=row.id,
-                    message=f"Une place est réservée dans votre covoiturage du {departs_on:%d/%m}.",
-                )
+        booked = await carpool_service.book_seat(info.context.engine, row, household_id, departs_on)
+        if isinstance(booked, Refusal):
+            return refusal_error(booked)  # type: ignore[return-value]
+        outcome, seats_left = booked
         if outcome is BookingOutcome.ALREADY_BOOKED:
-            return ValidationError(
+            return AlreadyBookedError(
                 code=ErrorCode.ALREADY_BOOKED,
-                message="Your household already has a seat on this departure.",
-                field="date",
+                message="Your household already has a seat on this departure; nothing changed.",
             )
         if outcome is BookingOutcome.FULL:
             return NoSeatsLeftError(
@@ -256,6 +277,63 @@ class CarpoolMutation:
             local_date=departs_on,
             departs_at=departs_at,
             seats_left=seats_left,
+        )
+
+    @strawberry.mutation(
+        description="Give back your household's seat on one departure still to come; `date` is "
+        "the local date (required for weekly trips). The driver is notified (SEAT_CANCELLED). "
+        "NOT_FOUND when your household has no seat on that departure; BAD_USER_INPUT once it "
+        "has left."
+    )
+    async def cancel_seat(
+        self,
+        info: Info,
+        carpool_id: relay.GlobalID,
+        day: Annotated[
+            date | None,
+            strawberry.argument(name="date", description="Departure date in Europe/Paris."),
+        ] = None,
+    ) -> CancelSeatResult:
+        household_id = acting_household(info.context.viewer)
+        if not isinstance(household_id, int):
+            return household_id
+        try:
+            ident = decode_carpool_id(carpool_id)
+        except UserError as error:
+            return validation_error(error)
+        done = await carpool_service.cancel_seat(
+            info.context.engine,
+            household_id=household_id,
+            carpool_id=ident,
+            departs_on=day,
+            now=datetime.now(UTC),
+        )
+        if isinstance(done, Refusal):
+            return refusal_error(done)  # type: ignore[return-value]
+        return CancelSeatSuccess(carpool=Carpool.from_row(done.carpool), local_date=done.departs_on)
+
+    @strawberry.mutation(
+        description="Cancel a trip your household drives (driver only): the trip and its "
+        "bookings are deleted, and every household booked on a departure from today on is "
+        "notified (SEAT_CANCELLED)."
+    )
+    async def cancel_carpool(self, info: Info, id: relay.GlobalID) -> CancelCarpoolResult:
+        household_id = acting_household(info.context.viewer)
+        if not isinstance(household_id, int):
+            return household_id
+        try:
+            ident = decode_node_id(
+                id, "Carpool", argument="id", message="This is not a carpool ID."
+            )
+        except UserError as error:
+            return validation_error(error)
+        done = await carpool_service.cancel_carpool(
+            info.context.engine, household_id=household_id, carpool_id=ident, now=datetime.now(UTC)
+        )
+        if isinstance(done, Refusal):
+            return refusal_error(done)  # type: ignore[return-value]
+        return CancelCarpoolSuccess(
+            cancelled_carpool_id=id, passengers_notified=done.passengers_notified
         )
 
 

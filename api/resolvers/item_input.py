@@ -46,6 +46,14 @@ class CreateItemInput:
     )
 
 
+@strawberry.input(
+    description="An item's new details, all of them, checked exactly as createItem's; its "
+    "availability (updateItemAvailability) and its loans are unchanged."
+)
+class UpdateItemInput(CreateItemInput):
+    pass
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CleanItem:
     title: str

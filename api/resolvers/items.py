@@ -25,12 +25,17 @@ from api.errors import (
     unauthenticated,
 )
 from api.proximity import MaxDistanceMeters, NearestSearch, SearchAfter, SearchOrigin
-from api.resolvers.item_input import CreateItemInput, clean_item, clean_query
+from api.resolvers.household_access import acting_household
+from api.resolvers.item_input import CreateItemInput, UpdateItemInput, clean_item, clean_query
 from api.resolvers.neighbourhoods import validation_error
+from api.resolvers.service_errors import refusal_error
 from api.types.item import Item, ItemCategory, ItemSearchConnection, ItemSearchEdge
 from api.validation import decode_node_id
 from db.queries import items as item_queries
 from db.queries.items import ItemRow
+from db.queries.loans import today_in_france
+from services import items as item_service
+from services.errors import Refusal
 
 Info = strawberry.Info[Context, None]
 
@@ -47,9 +52,20 @@ class UpdateItemAvailabilitySuccess:
     item: Item = strawberry.field(description="The item as it is now.")
 
 
-@strawberry.type(description="The item is deleted.")
+@strawberry.type(description="The item's details are replaced.")
+class UpdateItemSuccess:
+    item: Item = strawberry.field(description="The item as it is now.")
+
+
+@strawberry.type(
+    description="The item is deleted, and its loans with it; each borrower of an accepted or "
+    "handed-over loan that has not ended is notified (LOAN_CANCELLED)."
+)
 class DeleteItemSuccess:
     deleted_item_id: relay.GlobalID = strawberry.field(description="Global ID it had.")
+    borrowers_notified: int = strawberry.field(
+        description="Borrowers told that their loan is cancelled, one per loan."
+    )
 
 
 CreateItemResult = Annotated[
@@ -63,6 +79,10 @@ UpdateItemAvailabilityResult = Annotated[
     | UnauthenticatedError
     | ForbiddenError,
     strawberry.union("UpdateItemAvailabilityResult"),
+]
+UpdateItemResult = Annotated[
+    UpdateItemSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("UpdateItemResult"),
 ]
 DeleteItemResult = Annotated[
     DeleteItemSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
@@ -170,20 +190,60 @@ class ItemMutation:
             return item_not_found()
         return UpdateItemAvailabilitySuccess(item=Item.from_row(row))
 
-    @strawberry.mutation(description="Delete your household's item (owner only).")
+    @strawberry.mutation(
+        description="Change your household's item (owner only): every detail at once, checked "
+        "as createItem's; nothing is written when one is refused."
+    )
+    async def update_item(
+        self, info: Info, id: relay.GlobalID, input: UpdateItemInput
+    ) -> UpdateItemResult:
+        household_id = acting_household(info.context.viewer)
+        if not isinstance(household_id, int):
+            return household_id
+        try:
+            item_id = decode_item_id(id)
+            clean = clean_item(input)
+        except UserError as error:
+            return validation_error(error)
+        details = item_service.ItemDetails(
+            title=clean.title,
+            description=clean.description,
+            category=input.category.name,
+            condition=input.condition.name,
+            terms=input.terms.name,
+            deposit_cents=clean.deposit_cents,
+            price_per_day_cents=clean.price_per_day_cents,
+            photo_urls=clean.photo_urls,
+        )
+        row = await item_service.update_item(
+            info.context.engine,
+            household_id=household_id,
+            item_id=item_id,
+            details=details,
+            today=today_in_france(),
+        )
+        if isinstance(row, Refusal):
+            return refusal_error(row)  # type: ignore[return-value]
+        return UpdateItemSuccess(item=Item.from_row(row))
+
+    @strawberry.mutation(
+        description="Withdraw your household's item (owner only): it is deleted with its loans, "
+        "and each borrower of an accepted or handed-over loan that has not ended is notified."
+    )
     async def delete_item(self, info: Info, id: relay.GlobalID) -> DeleteItemResult:
-        viewer = info.context.viewer
-        refusal = await owner_refusal(info, viewer, id)
-        if refusal is not None:
-            return refusal
-        assert viewer.household_id is not None, "owner_refusal checked it"
-        async with info.context.engine.begin() as conn:
-            deleted = await item_queries.delete_item(
-                conn, int(id.node_id), household_id=viewer.household_id
-            )
-        if not deleted:
-            return item_not_found()
-        return DeleteItemSuccess(deleted_item_id=id)
+        household_id = acting_household(info.context.viewer)
+        if not isinstance(household_id, int):
+            return household_id
+        try:
+            item_id = decode_item_id(id)
+        except UserError as error:
+            return validation_error(error)
+        done = await item_service.withdraw_item(
+            info.context.engine, household_id=household_id, item_id=item_id, today=today_in_france()
+        )
+        if isinstance(done, Refusal):
+            return refusal_error(done)  # type: ignore[return-value]
+        return DeleteItemSuccess(deleted_item_id=id, borrowers_notified=done.borrowers_notified)
 
 
 async def owner_refusal(

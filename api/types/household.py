@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from api.context import Context, Viewer
 from api.inputs import Location
+from api.pagination import decode_id_cursor, encode_cursor, keyset_page_info, page_size
+from api.types.item import Item, ItemConnection, ItemEdge
 from api.types.neighbourhood import Neighbourhood
 from api.types.review import ReviewSummary, review_summary
 from api.validation import node_keys
 from db.rows import HouseholdRow
+from services import items as item_service
+
+ITEM_CURSOR_KIND = "hi"
 
 
 @strawberry.type(description="A home in a neighbourhood network.")
@@ -55,6 +61,38 @@ class Household(relay.Node):
     )
     async def reviews(self, info: strawberry.Info[Context, None]) -> ReviewSummary:
         return await review_summary(info, self.row.id)
+
+    @strawberry.field(
+        description="The items this household lends, available or not, newest first. Only the "
+        "household itself sees them here (null for everyone else, who finds items through "
+        "nearestLenders); one statement per page."
+    )
+    async def items(
+        self,
+        info: strawberry.Info[Context, None],
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> ItemConnection | None:
+        if info.context.viewer.household_id != self.row.id:
+            return None
+        limit = page_size(first, info.context.settings.max_page_size)
+        after_id = decode_id_cursor(after, ITEM_CURSOR_KIND)
+        rows = await item_service.household_items(
+            info.context.reader, self.row.id, limit=limit + 1, after_id=after_id
+        )
+        edges = [
+            ItemEdge(node=Item.from_row(row), cursor=encode_cursor(ITEM_CURSOR_KIND, row.id))
+            for row in rows[:limit]
+        ]
+        return ItemConnection(
+            edges=edges,
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=after_id),
+        )
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -13,13 +13,15 @@ part of a search's CPU. Items from anywhere else load them through the DataLoade
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from api.context import Context
+from api.errors import ErrorCode, UserError
 from api.pagination import PageInfo
 from api.types.members import members_by_value
 from api.types.neighbour import Neighbour, household_neighbourhood
@@ -27,8 +29,12 @@ from api.types.neighbourhood import Neighbourhood
 from api.validation import node_keys
 from db.queries.items import ItemRow, LenderRow, NearbyItem
 from db.rows import NeighbourhoodRow
+from services import items as item_service
 
 Info = strawberry.Info[Context, None]
+
+MAX_BOOKED_DAYS_SPAN = 366
+"""Days `bookedDays` covers at most in one call: a year, more than the loan horizon (183)."""
 
 
 @strawberry.enum(description="What kind of thing an item is (French label first).")
@@ -256,6 +262,32 @@ class Item(relay.Node):
             return Neighbourhood.from_row(self.found.neighbourhood)
         return self.load_neighbourhood(info)
 
+    @strawberry.field(
+        description="Days from `from` to `to` (both included, at most 366 days) on which the item "
+        "is booked by an accepted or handed-over loan, in order: requestLoan refuses them with "
+        "ALREADY_BOOKED. Days only, never who borrows. INVALID_DATES when `to` is before "
+        "`from` or the span is longer."
+    )
+    async def booked_days(
+        self,
+        info: Info,
+        from_: Annotated[
+            date, strawberry.argument(name="from", description="First day, Europe/Paris.")
+        ],
+        to: Annotated[date, strawberry.argument(description="Last day, included.")],
+    ) -> list[date]:
+        if to < from_:
+            raise UserError(ErrorCode.INVALID_DATES, "`to` is before `from`.", argument="to")
+        if (to - from_).days + 1 > MAX_BOOKED_DAYS_SPAN:
+            raise UserError(
+                ErrorCode.INVALID_DATES,
+                f"Ask for at most {MAX_BOOKED_DAYS_SPAN} days at a time.",
+                argument="to",
+            )
+        return await item_service.booked_days(
+            info.context.reader, self.id, first_day=from_, last_day=to
+        )
+
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls,
@@ -287,3 +319,15 @@ class ItemSearchConnection:
         "otherwise the first of 2, 5, 10, 25 km and the ceiling (50 km by default) that holds "
         "a full page, or the ceiling when fewer items were found."
     )
+
+
+@strawberry.type(description="One of your household's items.")
+class ItemEdge:
+    node: Item = strawberry.field(description="The item.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this item.")
+
+
+@strawberry.type(description="Your household's items, available or not, newest first.")
+class ItemConnection:
+    edges: list[ItemEdge] = strawberry.field(description="This page, newest first.")
+    page_info: PageInfo = strawberry.field(description="Whether there is a next page, and cursors.")

@@ -236,8 +236,9 @@ class InvalidLoanTransitionError(MutationError):
 
 
 @strawberry.type(
-    description="The item is already booked (ACCEPTED or HANDED_OVER) on at least one of these "
-    "days; nothing changed. Ask for other dates."
+    description="Already booked, nothing changed: the item on at least one of these days (a "
+    "loan ACCEPTED or HANDED_OVER; ask for other dates), or your household's seat on this "
+    "carpool departure (bookSeat)."
 )
 class AlreadyBookedError(MutationError):
     pass

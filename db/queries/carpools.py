@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape
 from shapely import LineString
-from sqlalchemy import Row, func, insert, select, text, tuple_
+from sqlalchemy import Row, delete, func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Carpool, CarpoolBooking, CarpoolDeparture
@@ -248,3 +248,47 @@ async def seats_booked_by_key(
     )
     booked = {(int(cid), day): int(count) for cid, day, count in result.all()}
     return {key: booked.get(key, 0) for key in keys}
+
+
+async def cancel_booking(
+    conn: AsyncConnection, carpool_id: int, household_id: int, departs_on: date
+) -> bool:
+    """Delete the household's seat on that departure; False when it had none. The bookings'
+    delete trigger gives the seat back to the departure's counter in the same transaction."""
+    result = await conn.execute(
+        delete(CarpoolBooking)
+        .where(
+            CarpoolBooking.carpool_id == carpool_id,
+            CarpoolBooking.household_id == household_id,
+            CarpoolBooking.departs_on == departs_on,
+        )
+        .returning(CarpoolBooking.id)
+    )
+    return result.first() is not None
+
+
+async def lock_carpool(conn: AsyncConnection, carpool_id: int) -> CarpoolRow | None:
+    """The trip, its row locked until the transaction ends (a cancellation and a booking of
+    the same trip then run one after the other: no seat is booked on a cancelled trip)."""
+    result = await conn.execute(
+        select(*CARPOOL_COLUMNS).where(Carpool.id == carpool_id).with_for_update(of=Carpool)
+    )
+    row = result.first()
+    return to_row(row) if row is not None else None
+
+
+async def passengers_from(
+    conn: AsyncConnection, carpool_id: int, since: date
+) -> list[tuple[int, date]]:
+    """(household_id, local date) of every seat booked on the trip from `since` on, by date."""
+    result = await conn.execute(
+        select(CarpoolBooking.household_id, CarpoolBooking.departs_on)
+        .where(CarpoolBooking.carpool_id == carpool_id, CarpoolBooking.departs_on >= since)
+        .order_by(CarpoolBooking.departs_on, CarpoolBooking.id)
+    )
+    return [(int(household_id), day) for household_id, day in result.all()]
+
+
+async def delete_carpool(conn: AsyncConnection, carpool_id: int) -> None:
+    """Delete the trip; its departures and bookings go with it (ON DELETE CASCADE)."""
+    await conn.execute(delete(Carpool).where(Carpool.id == carpool_id))

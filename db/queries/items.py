@@ -162,12 +162,63 @@ async def set_item_availability(
     return to_row(row) if row else None
 
 
+async def update_item(
+    conn: AsyncConnection,
+    item_id: int,
+    *,
+    household_id: int,
+    title: str,
+    description: str,
+    category: str,
+    condition: str,
+    terms: str,
+    deposit_cents: int | None,
+    price_per_day_cents: int | None,
+    photo_urls: Sequence[str],
+) -> ItemRow | None:
+    """Replace the details of an item of `household_id` (None: no such item of theirs); its
+    availability, lender and place are unchanged. The owner is in the WHERE clause, as in
+    `set_item_availability`."""
+    result = await conn.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.household_id == household_id)
+        .values(
+            title=title,
+            description=description,
+            category=category,
+            condition=condition,
+            terms=terms,
+            deposit_cents=deposit_cents,
+            price_per_day_cents=price_per_day_cents,
+            photo_urls=list(photo_urls),
+            updated_at=func.now(),
+        )
+        .returning(*ITEM_COLUMNS)
+    )
+    row = result.one_or_none()
+    return to_row(row) if row else None
+
+
 async def delete_item(conn: AsyncConnection, item_id: int, *, household_id: int) -> bool:
     """Delete an item of `household_id`; False when it has no such item."""
     result = await conn.execute(
         delete(Item).where(Item.id == item_id, Item.household_id == household_id).returning(Item.id)
     )
     return result.scalar_one_or_none() is not None
+
+
+async def household_items(
+    conn: AsyncConnection, household_id: int, *, limit: int, after_id: int | None
+) -> list[ItemRow]:
+    """The household's items, available or not, newest first; keyset-paged on the id (`after_id`
+    is the last item shown). One statement per page whatever the number of items."""
+    conditions = [Item.household_id == household_id]
+    if after_id is not None:
+        conditions.append(Item.id < after_id)
+    result = await conn.execute(
+        select(*ITEM_COLUMNS).where(*conditions).order_by(Item.id.desc()).limit(limit)
+    )
+    return [to_row(row) for row in result]
 
 
 async def items_by_id(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ItemRow]:

@@ -27,9 +27,11 @@ from zoneinfo import ZoneInfo
 from psycopg.errors import ExclusionViolation
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Row,
     String,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -37,9 +39,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -332,3 +336,56 @@ async def household_loans(
         .limit(limit)
     )
     return [to_row(row) for row in result]
+
+
+BOOKED_DAYS = text(
+    """
+    SELECT DISTINCT day::date AS day
+    FROM loans,
+         generate_series(GREATEST(starts_on, :first_day), LEAST(ends_on, :last_day),
+                         interval '1 day') AS day
+    WHERE item_id = :item_id
+      AND state = ANY(:states)
+      AND daterange(starts_on, ends_on, '[]') && daterange(:first_day, :last_day, '[]')
+    ORDER BY day
+    """
+).bindparams(
+    bindparam("first_day", type_=Date),
+    bindparam("last_day", type_=Date),
+    bindparam("states", type_=ARRAY(String)),
+)
+
+
+async def booked_days(
+    conn: AsyncConnection, item_id: int, *, first_day: date, last_day: date
+) -> list[date]:
+    """Days from `first_day` to `last_day` (both included) on which an ACCEPTED or HANDED_OVER
+    loan holds the item, in order: what `requestLoan` would refuse as ALREADY_BOOKED. The
+    range test is the exclusion constraint's, so its GiST index serves it."""
+    result = await conn.execute(
+        BOOKED_DAYS,
+        {
+            "item_id": item_id,
+            "first_day": first_day,
+            "last_day": last_day,
+            "states": list(BOOKED_LOAN_STATES),
+        },
+    )
+    return [row.day for row in result]
+
+
+async def loans_holding(
+    conn: AsyncConnection, item_id: int, *, since: date
+) -> list[tuple[int, int, date]]:
+    """(loan id, borrower household id, first day) of the item's ACCEPTED or HANDED_OVER loans
+    that end on `since` or later: the borrowers to tell when the item is withdrawn."""
+    result = await conn.execute(
+        select(Loan.id, Loan.borrower_household_id, Loan.starts_on)
+        .where(
+            Loan.item_id == item_id,
+            Loan.state.in_(BOOKED_LOAN_STATES),
+            Loan.ends_on >= since,
+        )
+        .order_by(Loan.starts_on, Loan.id)
+    )
+    return [(int(loan_id), int(borrower), day) for loan_id, borrower, day in result.all()]

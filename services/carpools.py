@@ -1,0 +1,130 @@
+"""Carpool use cases: booking and cancelling a seat, cancelling a trip.
+
+Each function owns its transaction; the counterpart hears of a change (the driver of a booking
+or a cancelled seat, every passenger still to ride of a cancelled trip) through
+`notify_household` inside that transaction, so the notification exists only if it commits.
+Inputs arrive checked by the API (`api.resolvers.carpool_input`); refusals are `Refusal`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.queries import carpools as carpool_queries
+from db.queries.carpools import BookingOutcome, CarpoolRow, departure_at, local_date
+from db.queries.events import notify_household
+from services.errors import Refusal, forbidden, not_found
+
+NO_TRIP = "No carpool has this ID."
+
+
+@dataclass(frozen=True, slots=True)
+class SeatCancelled:
+    carpool: CarpoolRow
+    departs_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class CarpoolCancelled:
+    carpool_id: int
+    passengers_notified: int
+    """Households with a seat on a departure still to come, each told once."""
+
+
+async def book_seat(
+    engine: AsyncEngine, carpool: CarpoolRow, household_id: int, departs_on: date
+) -> tuple[BookingOutcome, int] | Refusal:
+    """One seat for the household on the departure of local date `departs_on` (checked by the
+    caller to be one the trip runs, in the future); the outcome and the seats left."""
+    if carpool.household_id == household_id:
+        return forbidden("You drive this trip: seats are for passengers.")
+    async with engine.begin() as conn:
+        outcome, seats_left = await carpool_queries.book_seat(
+            conn, carpool.id, household_id, departs_on
+        )
+        if outcome is BookingOutcome.BOOKED:
+            await notify_household(
+                conn,
+                carpool.household_id,
+                kind="SEAT_BOOKED",
+                subject_type="Carpool",
+                subject_id=carpool.id,
+                message=f"Une place est réservée dans votre covoiturage du {departs_on:%d/%m}.",
+            )
+    return outcome, seats_left
+
+
+def booked_day(carpool: CarpoolRow, departs_on: date | None) -> date | Refusal:
+    """The departure a cancellation means: `date`, optional for a one-off trip only."""
+    if departs_on is not None:
+        return departs_on
+    if carpool.departs_at is None:
+        return Refusal("BAD_USER_INPUT", "A weekly trip is booked per date: give `date`.", "date")
+    return local_date(carpool, carpool.departs_at)
+
+
+async def cancel_seat(
+    engine: AsyncEngine,
+    *,
+    household_id: int,
+    carpool_id: int,
+    departs_on: date | None,
+    now: datetime,
+) -> SeatCancelled | Refusal:
+    """Give back the household's seat on one departure still to come; the driver is told."""
+    async with engine.begin() as conn:
+        carpool = await carpool_queries.lock_carpool(conn, carpool_id)
+        if carpool is None:
+            return not_found(NO_TRIP)
+        day = booked_day(carpool, departs_on)
+        if isinstance(day, Refusal):
+            return day
+        leaves_at = departure_at(carpool, day)
+        if leaves_at is not None and leaves_at <= now:
+            return Refusal(
+                "BAD_USER_INPUT", "This departure has already left: nothing changed.", "date"
+            )
+        if not await carpool_queries.cancel_booking(conn, carpool_id, household_id, day):
+            return not_found(f"Your household has no seat on the {day.isoformat()} departure.")
+        await notify_household(
+            conn,
+            carpool.household_id,
+            kind="SEAT_CANCELLED",
+            subject_type="Carpool",
+            subject_id=carpool.id,
+            message=f"Une place de votre covoiturage du {day:%d/%m} a été libérée.",
+        )
+    return SeatCancelled(carpool=carpool, departs_on=day)
+
+
+async def cancel_carpool(
+    engine: AsyncEngine, *, household_id: int, carpool_id: int, now: datetime
+) -> CarpoolCancelled | Refusal:
+    """Withdraw a trip its household drives: the trip, its departures and its bookings are
+    deleted, and every household booked on a departure from today on is told (once)."""
+    async with engine.begin() as conn:
+        carpool = await carpool_queries.lock_carpool(conn, carpool_id)
+        if carpool is None:
+            return not_found(NO_TRIP)
+        if carpool.household_id != household_id:
+            return forbidden("Only the household that drives this trip may cancel it.")
+        passengers = await carpool_queries.passengers_from(
+            conn, carpool.id, local_date(carpool, now)
+        )
+        await carpool_queries.delete_carpool(conn, carpool.id)
+        first_day: dict[int, date] = {}
+        for passenger, day in passengers:
+            first_day.setdefault(passenger, day)
+        for passenger, day in first_day.items():
+            await notify_household(
+                conn,
+                passenger,
+                kind="SEAT_CANCELLED",
+                subject_type="Carpool",
+                subject_id=carpool.id,
+                message=f"Le covoiturage du {day:%d/%m} est annulé par son conducteur.",
+            )
+    return CarpoolCancelled(carpool_id=carpool.id, passengers_notified=len(first_day))
