@@ -68,7 +68,7 @@ class EmbeddedStandby(EmbeddedPostgres):
         service = layout.service
         result = subprocess.run(
             args, capture_output=True, text=True, timeout=BASEBACKUP_TIMEOUT_S, cwd="/",
-            check=False, env={**os.environ, "PGPASSWORD": password},
+            check=False, env={"PGPASSWORD": password, "LC_ALL": "C"},  # the password alone
             user=service.uid if service else None,
             group=service.gid if service else None,
             extra_groups=service.groups if service else None,
