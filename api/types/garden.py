@@ -15,20 +15,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from api.context import Context
 from api.inputs import Location
-from api.pagination import PageInfo
+from api.pagination import (
+    PageInfo,
+    decode_id_cursor,
+    encode_cursor,
+    keyset_page_info,
+    page_size,
+)
 from api.scalars import GeoJSON
 from api.types.neighbour import Neighbour
 from api.validation import node_keys
-from db.queries.gardens import GardenRow
+from db.queries.gardens import GardenRow, WaitlistEntryRow
 from geo.routes import lnglat_to_area_centre
+from services import gardens as garden_service
 
 Info = strawberry.Info[Context, None]
+
+WAITLIST_CURSOR_KIND = "w"
 
 
 @strawberry.enum(description="Who a garden belongs to.")
@@ -118,6 +128,38 @@ class Garden(relay.Node):
         loader = info.context.loaders.waitlist_position_by_garden_household
         return await loader.load((self.row.id, household_id))
 
+    @strawberry.field(
+        description="The waiting list, first in line first, with each household's name: for "
+        "the owner household only (null for everyone else). One statement per page."
+    )
+    async def waitlist(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> WaitlistConnection | None:
+        limit = page_size(first, info.context.settings.max_page_size)
+        after_position = decode_id_cursor(after, WAITLIST_CURSOR_KIND)
+        rows = await garden_service.waitlist(
+            info.context.reader,
+            household_id=info.context.viewer.household_id,
+            garden=self.row,
+            limit=limit + 1,
+            after_position=after_position,
+        )
+        if rows is None:
+            return None
+        edges = [WaitlistEdge.from_row(row) for row in rows[:limit]]
+        return WaitlistConnection(
+            edges=edges,
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=after_position),
+        )
+
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls,
@@ -150,3 +192,62 @@ class GardenSearchConnection:
         "otherwise the first of 2, 5, 10, 25 km and the ceiling (50 km by default) that holds "
         "a full page, or the ceiling when fewer gardens were found."
     )
+
+
+@strawberry.type(description="A household waiting for a plot, as the garden's owner sees it.")
+class WaitlistEntry:
+    position: int = strawberry.field(description="Its place on the list, 1 = next in line.")
+    household_name: str = strawberry.field(description="The waiting household's display name.")
+    joined_at: datetime = strawberry.field(description="When it joined the list.")
+
+
+@strawberry.type(description="One place on a garden's waiting list.")
+class WaitlistEdge:
+    node: WaitlistEntry = strawberry.field(description="The household waiting there.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this place.")
+
+    @classmethod
+    def from_row(cls, row: WaitlistEntryRow) -> WaitlistEdge:
+        return cls(
+            node=WaitlistEntry(
+                position=row.position, household_name=row.household_name, joined_at=row.joined_at
+            ),
+            cursor=encode_cursor(WAITLIST_CURSOR_KIND, row.position),
+        )
+
+
+@strawberry.type(description="A garden's waiting list, first in line first.")
+class WaitlistConnection:
+    edges: list[WaitlistEdge] = strawberry.field(description="This page, in order.")
+    page_info: PageInfo = strawberry.field(description="Whether there is a next page, and cursors.")
+
+
+@strawberry.type(description="One of your household's gardens.")
+class GardenEdge:
+    node: Garden = strawberry.field(description="The garden.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this garden.")
+
+
+@strawberry.type(description="Gardens your household offers, newest first.")
+class GardenConnection:
+    edges: list[GardenEdge] = strawberry.field(description="This page, newest first.")
+    page_info: PageInfo = strawberry.field(description="Whether there is a next page, and cursors.")
+
+
+@strawberry.type(description="Your household's place on one garden's waiting list.")
+class WaitlistPlace:
+    garden: Garden = strawberry.field(description="The garden it waits for.")
+    position: int = strawberry.field(description="Its place on the list, 1 = next in line.")
+    joined_at: datetime = strawberry.field(description="When it joined the list.")
+
+
+@strawberry.type(description="One of your household's waiting places.")
+class WaitlistPlaceEdge:
+    node: WaitlistPlace = strawberry.field(description="The place.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this place.")
+
+
+@strawberry.type(description="The waiting lists your household is on, latest joined first.")
+class WaitlistPlaceConnection:
+    edges: list[WaitlistPlaceEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Whether there is a next page, and cursors.")

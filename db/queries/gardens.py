@@ -14,11 +14,11 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon
-from sqlalchemy import Row, Select, delete, func, insert, select, tuple_
+from sqlalchemy import Row, Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Garden, GardenWaitlistEntry
+from db.models import Garden, GardenWaitlistEntry, Household
 from db.queries.neighbourhoods import point_param
 from db.queries.proximity import (
     distance_statement,
@@ -246,3 +246,176 @@ async def waitlist_lengths_by_garden_id(
     )
     counts = {int(gid): int(count) for gid, count in result.all()}
     return {gid: counts.get(gid, 0) for gid in ids}
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistEntryRow:
+    """A household waiting for a plot of a garden, with its 1-based place on the list."""
+
+    garden_id: int
+    household_id: int
+    household_name: str
+    position: int
+    joined_at: datetime
+
+
+async def update_garden(
+    conn: AsyncConnection,
+    garden_id: int,
+    *,
+    household_id: int,
+    name: str,
+    description: str,
+    plots_total: int,
+    plots_free: int,
+) -> GardenRow | None:
+    """Replace a garden's name, description and plots (None: no such garden of `household_id`;
+    the owner is in the WHERE clause, so a stale check can never change another's garden)."""
+    result = await conn.execute(
+        update(Garden)
+        .where(Garden.id == garden_id, Garden.household_id == household_id)
+        .values(name=name, description=description, plots_total=plots_total, plots_free=plots_free)
+        .returning(*GARDEN_COLUMNS)
+    )
+    row = result.one_or_none()
+    return to_row(row) if row else None
+
+
+async def delete_garden(conn: AsyncConnection, garden_id: int, *, household_id: int) -> bool:
+    """Delete a garden of `household_id` and its waiting list (ON DELETE CASCADE)."""
+    result = await conn.execute(
+        delete(Garden)
+        .where(Garden.id == garden_id, Garden.household_id == household_id)
+        .returning(Garden.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def lock_garden(conn: AsyncConnection, garden_id: int) -> GardenRow | None:
+    """The garden, locked until the transaction ends (offers of a plot run one at a time)."""
+    result = await conn.execute(
+        select(*GARDEN_COLUMNS).where(Garden.id == garden_id).with_for_update(of=Garden)
+    )
+    row = result.first()
+    return to_row(row) if row is not None else None
+
+
+def _ranked_waitlist() -> Any:
+    entry = GardenWaitlistEntry
+    return select(
+        entry.id,
+        entry.garden_id,
+        entry.household_id,
+        entry.joined_at,
+        func.row_number()
+        .over(partition_by=entry.garden_id, order_by=(entry.joined_at, entry.id))
+        .label("position"),
+    )
+
+
+async def waitlist(
+    conn: AsyncConnection, garden_id: int, *, limit: int, after_position: int | None
+) -> list[WaitlistEntryRow]:
+    """The garden's waiting list in order, first in line first, from `after_position` on, with
+    each household's name: one statement per page (the (garden, joined_at, id) index)."""
+    ranked = _ranked_waitlist().where(GardenWaitlistEntry.garden_id == garden_id).subquery("ranked")
+    result = await conn.execute(
+        select(
+            ranked.c.garden_id,
+            ranked.c.household_id,
+            Household.name,
+            ranked.c.position,
+            ranked.c.joined_at,
+        )
+        .join(Household, Household.id == ranked.c.household_id)
+        .where(ranked.c.position > (after_position or 0))
+        .order_by(ranked.c.position)
+        .limit(limit)
+    )
+    return [
+        WaitlistEntryRow(
+            garden_id=int(gid),
+            household_id=int(hid),
+            household_name=name,
+            position=int(position),
+            joined_at=joined_at,
+        )
+        for gid, hid, name, position, joined_at in result.all()
+    ]
+
+
+async def take_first_in_line(conn: AsyncConnection, garden_id: int) -> int | None:
+    """Take the first household off the garden's waiting list; its id (None: list empty)."""
+    entry = GardenWaitlistEntry
+    first = (
+        select(entry.id)
+        .where(entry.garden_id == garden_id)
+        .order_by(entry.joined_at, entry.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = await conn.execute(
+        delete(entry).where(entry.id == first).returning(entry.household_id)
+    )
+    household_id = result.scalar_one_or_none()
+    return int(household_id) if household_id is not None else None
+
+
+async def set_plots_free(conn: AsyncConnection, garden_id: int, plots_free: int) -> GardenRow:
+    result = await conn.execute(
+        update(Garden)
+        .where(Garden.id == garden_id)
+        .values(plots_free=plots_free)
+        .returning(*GARDEN_COLUMNS)
+    )
+    return to_row(result.one())
+
+
+async def waitlisted_households(conn: AsyncConnection, garden_id: int) -> list[int]:
+    """Every household on the garden's list, first in line first."""
+    entry = GardenWaitlistEntry
+    result = await conn.execute(
+        select(entry.household_id)
+        .where(entry.garden_id == garden_id)
+        .order_by(entry.joined_at, entry.id)
+    )
+    return [int(household_id) for household_id in result.scalars()]
+
+
+async def household_gardens(
+    conn: AsyncConnection, household_id: int, *, limit: int, after_id: int | None
+) -> list[GardenRow]:
+    """The gardens the household offers, newest first, keyset-paged on the id."""
+    conditions = [Garden.household_id == household_id]
+    if after_id is not None:
+        conditions.append(Garden.id < after_id)
+    result = await conn.execute(
+        select(*GARDEN_COLUMNS).where(*conditions).order_by(Garden.id.desc()).limit(limit)
+    )
+    return [to_row(row) for row in result]
+
+
+async def household_waitlist_places(
+    conn: AsyncConnection, household_id: int, *, limit: int, after_id: int | None
+) -> list[tuple[GardenRow, int, datetime, int]]:
+    """(garden, position, joined_at, entry id) of each list the household is on, latest joined
+    first, keyset-paged on the entry id; positions from one window over those gardens' lists."""
+    mine = select(GardenWaitlistEntry.garden_id).where(
+        GardenWaitlistEntry.household_id == household_id
+    )
+    ranked = _ranked_waitlist().where(GardenWaitlistEntry.garden_id.in_(mine)).subquery("ranked")
+    conditions = [ranked.c.household_id == household_id]
+    if after_id is not None:
+        conditions.append(ranked.c.id < after_id)
+    result = await conn.execute(
+        select(*GARDEN_COLUMNS, ranked.c.position, ranked.c.joined_at, ranked.c.id.label("entry"))
+        .join(ranked, ranked.c.garden_id == Garden.id)
+        .where(*conditions)
+        .order_by(ranked.c.id.desc())
+        .limit(limit)
+    )
+    rows = []
+    for row in result:
+        m = row._asdict()
+        rows.append((to_row(row), int(m["position"]), m["joined_at"], int(m["entry"])))
+    return rows

@@ -32,6 +32,7 @@ from tests.api.test_carpools import (
     offer,
     one_off,
 )
+from tests.api.test_gardens import JOIN, garden
 from tests.api.test_items import item_input, lend
 from tests.api.test_loans import act, day, request
 
@@ -448,3 +449,270 @@ async def test_a_households_items_cost_one_statement_per_page(
             counts[first] = len(statements)
 
     assert counts[40] == counts[2], statements
+
+
+UPDATE_GARDEN = """
+mutation Update($id: ID!, $input: UpdateGardenInput!) {
+  updateGarden(id: $id, input: $input) {
+    __typename
+    ... on UpdateGardenSuccess { garden { id name description plotsTotal plotsFree } }
+    ... on MutationError { code message }
+    ... on ValidationError { field }
+  }
+}
+"""
+DELETE_GARDEN = """
+mutation Delete($id: ID!) {
+  deleteGarden(id: $id) {
+    __typename
+    ... on DeleteGardenSuccess { deletedGardenId householdsNotified }
+    ... on MutationError { code message }
+  }
+}
+"""
+OFFER_PLOT = """
+mutation Offer($id: ID!) {
+  offerPlot(gardenId: $id) {
+    __typename
+    ... on OfferPlotSuccess { householdName garden { plotsFree waitlistLength } }
+    ... on MutationError { code message }
+    ... on ValidationError { field }
+  }
+}
+"""
+WAITLIST = """
+query Waitlist($id: ID!, $first: Int, $after: String) {
+  node(id: $id) { ... on Garden { waitlist(first: $first, after: $after) {
+    edges { cursor node { position householdName } }
+    pageInfo { hasNextPage endCursor }
+  } } }
+}
+"""
+MY_GARDENS = """
+query { myGardens(first: 10) { edges { node { name } } pageInfo { hasNextPage } } }
+"""
+MY_PLACES = """
+query Places($first: Int, $after: String) {
+  myWaitlistPlaces(first: $first, after: $after) {
+    edges { cursor node { position garden { name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+GARDEN_ROW = "SELECT name, description, plots_total, plots_free FROM gardens WHERE id = :id"
+
+
+async def garden_row(engine: AsyncEngine, garden_id: str) -> tuple[Any, ...]:
+    async with engine.connect() as conn:
+        row = (await conn.execute(text(GARDEN_ROW), {"id": node_id(garden_id)})).one()
+    return tuple(row)
+
+
+def garden_changes(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "Jardin des Sablons",
+        "description": "Parcelles de 20 m².",
+        "plotsTotal": 14,
+        "plotsFree": 2,
+        **overrides,
+    }
+
+
+async def queue(gql: GraphQLClient, garden_id: str, *names: str) -> list[GraphQLClient]:
+    waiting = []
+    for name in names:
+        client = await member(gql, name, CHAVENAY)
+        joined = (await client.data(JOIN, {"id": garden_id}))["joinGardenWaitlist"]
+        assert joined["__typename"] == "JoinGardenWaitlistSuccess", joined
+        waiting.append(client)
+    return waiting
+
+
+async def test_the_owner_edits_a_garden_and_others_cannot(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    owner = await member(gql, "Association des jardins", CHAVENAY)
+    created = await garden(owner, "Jardin partagé", location=CHAVENAY)
+    stranger = await member(gql, "Famille Roux", CHAVENAY)
+    variables = {"id": created["id"], "input": garden_changes()}
+
+    refused = (await stranger.data(UPDATE_GARDEN, variables))["updateGarden"]
+    assert (refused["__typename"], refused["code"]) == ("ForbiddenError", "FORBIDDEN")
+    assert await garden_row(clean_db, created["id"]) == ("Jardin partagé", "", 12, 12)
+
+    result = (await owner.data(UPDATE_GARDEN, variables))["updateGarden"]
+    assert result == {
+        "__typename": "UpdateGardenSuccess",
+        "garden": {
+            "id": created["id"],
+            "name": "Jardin des Sablons",
+            "description": "Parcelles de 20 m².",
+            "plotsTotal": 14,
+            "plotsFree": 2,
+        },
+    }
+    assert await garden_row(clean_db, created["id"]) == (
+        "Jardin des Sablons",
+        "Parcelles de 20 m².",
+        14,
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"plotsTotal": 0}, "plotsTotal"),
+        ({"plotsFree": 15}, "plotsFree"),
+        ({"description": "x" * 2001}, "description"),
+    ],
+)
+async def test_a_garden_edit_refused_like_a_creation_writes_nothing(
+    gql: GraphQLClient, clean_db: AsyncEngine, overrides: dict[str, Any], field: str
+) -> None:
+    owner = await member(gql, "Association des jardins", CHAVENAY)
+    created = await garden(owner, "Jardin partagé", location=CHAVENAY)
+    variables = {"id": created["id"], "input": garden_changes(**overrides)}
+
+    result = (await owner.data(UPDATE_GARDEN, variables))["updateGarden"]
+
+    assert (result["__typename"], result["code"], result["field"]) == (
+        "ValidationError",
+        "BAD_USER_INPUT",
+        field,
+    )
+    assert await garden_row(clean_db, created["id"]) == ("Jardin partagé", "", 12, 12)
+
+
+async def test_the_owner_reads_the_waiting_list_in_order_and_nobody_else_does(
+    gql: GraphQLClient,
+) -> None:
+    owner = await member(gql, "Association des jardins", CHAVENAY)
+    created = await garden(owner, "Jardin partagé", location=CHAVENAY)
+    durand, _, _ = await queue(
+        gql, created["id"], "Famille Durand", "Famille Roux", "Famille Petit"
+    )
+
+    first = (await owner.data(WAITLIST, {"id": created["id"], "first": 2}))["node"]["waitlist"]
+    cursor = first["pageInfo"]["endCursor"]
+    rest = await owner.data(WAITLIST, {"id": created["id"], "first": 2, "after": cursor})
+
+    assert [edge["node"] for edge in first["edges"]] == [
+        {"position": 1, "householdName": "Famille Durand"},
+        {"position": 2, "householdName": "Famille Roux"},
+    ]
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert [edge["node"] for edge in rest["node"]["waitlist"]["edges"]] == [
+        {"position": 3, "householdName": "Famille Petit"}
+    ]
+    assert (await durand.data(WAITLIST, {"id": created["id"]}))["node"] == {"waitlist": None}
+    assert (await gql.data(WAITLIST, {"id": created["id"]}))["node"] == {"waitlist": None}
+
+
+async def test_offering_a_plot_gives_it_to_the_first_in_line_and_tells_them(
+    gql: GraphQLClient, clean_db: AsyncEngine, events: psycopg.AsyncConnection[Any]
+) -> None:
+    owner = await member(gql, "Association des jardins", CHAVENAY)
+    created = await garden(owner, "Jardin partagé", location=CHAVENAY, plotsFree=1)
+    durand, roux = await queue(gql, created["id"], "Famille Durand", "Famille Roux")
+
+    refused = (await durand.data(OFFER_PLOT, {"id": created["id"]}))["offerPlot"]
+    assert refused["code"] == "FORBIDDEN"
+    result = (await owner.data(OFFER_PLOT, {"id": created["id"]}))["offerPlot"]
+
+    assert result == {
+        "__typename": "OfferPlotSuccess",
+        "householdName": "Famille Durand",
+        "garden": {"plotsFree": 0, "waitlistLength": 1},
+    }
+    [event] = await heard(events, "GARDEN_PLOT_OFFERED")
+    assert event["household_id"] == await household_id(clean_db, durand)
+    assert (event["subject_type"], event["subject_id"]) == ("Garden", node_id(created["id"]))
+    assert event["message"] == "Une parcelle du jardin « Jardin partagé » vous est attribuée."
+    mine = (await roux.data(MY_PLACES))["myWaitlistPlaces"]["edges"]
+    assert [edge["node"]["position"] for edge in mine] == [1]
+
+    no_plot = (await owner.data(OFFER_PLOT, {"id": created["id"]}))["offerPlot"]
+    assert (no_plot["code"], no_plot["field"]) == ("BAD_USER_INPUT", "gardenId")
+    assert await garden_row(clean_db, created["id"]) == ("Jardin partagé", "", 12, 0)
+    assert await count(clean_db, "SELECT count(*) FROM garden_waitlist") == 1
+
+
+async def test_withdrawing_a_garden_tells_everyone_waiting(
+    gql: GraphQLClient, clean_db: AsyncEngine, events: psycopg.AsyncConnection[Any]
+) -> None:
+    owner = await member(gql, "Association des jardins", CHAVENAY)
+    created = await garden(owner, "Jardin partagé", location=CHAVENAY)
+    waiting = await queue(gql, created["id"], "Famille Durand", "Famille Roux")
+
+    refused = (await waiting[0].data(DELETE_GARDEN, {"id": created["id"]}))["deleteGarden"]
+    assert refused["code"] == "FORBIDDEN"
+    result = (await owner.data(DELETE_GARDEN, {"id": created["id"]}))["deleteGarden"]
+
+    assert result == {
+        "__typename": "DeleteGardenSuccess",
+        "deletedGardenId": created["id"],
+        "householdsNotified": 2,
+    }
+    told = await heard(events, "GARDEN_WITHDRAWN", 2)
+    assert sorted(event["household_id"] for event in told) == sorted(
+        [await household_id(clean_db, client) for client in waiting]
+    )
+    assert await count(clean_db, "SELECT count(*) FROM gardens") == 0
+    assert await count(clean_db, "SELECT count(*) FROM garden_waitlist") == 0
+
+
+async def test_my_gardens_and_my_waiting_places_list_the_households_own(
+    gql: GraphQLClient,
+) -> None:
+    owner = await member(gql, "Association des jardins", CHAVENAY)
+    first = await garden(owner, "Jardin du Bourg", location=CHAVENAY)
+    second = await garden(owner, "Jardin du Moulin", location=CHAVENAY)
+    [durand] = await queue(gql, first["id"], "Famille Durand")
+    await durand.data(JOIN, {"id": second["id"]})
+    await queue(gql, second["id"], "Famille Roux")
+
+    mine = (await owner.data(MY_GARDENS))["myGardens"]
+    places = (await durand.data(MY_PLACES, {"first": 1}))["myWaitlistPlaces"]
+    cursor = places["pageInfo"]["endCursor"]
+    more = (await durand.data(MY_PLACES, {"first": 1, "after": cursor}))["myWaitlistPlaces"]
+
+    assert [edge["node"]["name"] for edge in mine["edges"]] == [
+        "Jardin du Moulin",
+        "Jardin du Bourg",
+    ]
+    assert [edge["node"] for edge in places["edges"] + more["edges"]] == [
+        {"position": 1, "garden": {"name": "Jardin du Moulin"}},
+        {"position": 1, "garden": {"name": "Jardin du Bourg"}},
+    ]
+    assert more["pageInfo"]["hasNextPage"] is False
+    anonymous = await gql.execute(MY_GARDENS)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_garden_lists_cost_a_constant_number_of_statements(
+    settings: Settings, clean_db: AsyncEngine
+) -> None:
+    async with counting_client(settings) as (client, statements):
+        owner = await member(client, "Association des jardins", CHAVENAY)
+        gardens = [await garden(owner, f"Jardin {n}", location=CHAVENAY) for n in range(6)]
+        waiter = await member(client, "Famille Durand", CHAVENAY)
+        for created in gardens:
+            await waiter.data(JOIN, {"id": created["id"]})
+        await queue(client, gardens[0]["id"], *(f"Famille {n}" for n in range(5)))
+        counts: dict[str, list[int]] = {"gardens": [], "places": [], "waitlist": []}
+        for first in (2, 6):
+            statements.clear()
+            await owner.data(
+                "query($n: Int) { myGardens(first: $n) { edges { cursor } } }", {"n": first}
+            )
+            counts["gardens"].append(len(statements))
+            statements.clear()
+            await waiter.data(MY_PLACES, {"first": first})
+            counts["places"].append(len(statements))
+            statements.clear()
+            await owner.data(WAITLIST, {"id": gardens[0]["id"], "first": first})
+            counts["waitlist"].append(len(statements))
+
+    assert all(small == large for small, large in counts.values()), counts
