@@ -227,3 +227,42 @@ async def test_losing_the_role_closes_the_report_feed(server: Server, database_u
         await socket.wait_closed(timeout=3)
     assert socket.close_code == 4403
     assert global_id("Neighbourhood", ambassador.neighbourhood_pk) == ambassador.neighbourhood_id
+
+
+async def test_the_new_moderation_examples_run_on_the_demo_seed(
+    gql: GraphQLClient, database_url: str, clean_db: AsyncEngine
+) -> None:
+    """docs/moderation.md as written: the member reports an item, the ambassador sees it waiting
+    (`Animates`), hides a post and restores it (`Unhide`), the member reads the inbox."""
+    from seeds.demo import load_demo
+    from tests.api.test_moderation_docs import operations, run, signed_in
+
+    await load_demo(database_url)
+    ops = operations()
+    member_client = await signed_in(gql, ops, "membre@demo.voisinage.fr")
+    ambassador = await signed_in(gql, ops, "ambassadrice@demo.voisinage.fr")
+    network = (await run(member_client, ops, "MyFeed"))["me"]["household"]["neighbourhood"]
+    before = (await run(ambassador, ops, "Animates"))["me"]["animates"]
+    waiting = {entry["neighbourhood"]["name"]: entry for entry in before}
+    assert "Chavenay" in waiting and waiting["Davron"]["pendingMemberships"] >= 1
+
+    lenders = (await run(member_client, ops, "Lenders"))["nearestLenders"]["edges"]
+    item_id = lenders[0]["node"]["id"]
+    reported = (await run(member_client, ops, "ReportItem", itemId=item_id))["reportContent"]
+    assert reported["__typename"] == "ReportContentSuccess", reported
+    assert reported["report"]["targetKind"] == "ITEM"
+    after = {
+        e["neighbourhood"]["name"]: e
+        for e in (await run(ambassador, ops, "Animates"))["me"]["animates"]
+    }
+    assert after["Chavenay"]["openReports"] == waiting["Chavenay"]["openReports"] + 1
+
+    post_id = network["posts"]["edges"][0]["node"]["id"]
+    by_post = (await run(member_client, ops, "ReportPost", postId=post_id))["reportContent"]
+    hidden = (await run(ambassador, ops, "Resolve", id=by_post["report"]["id"]))["resolveReport"]
+    assert hidden["report"]["outcome"] == "HIDE"
+    restored = (await run(ambassador, ops, "Unhide", id=post_id))["unhide"]
+    assert restored == {"__typename": "UnhideSuccess", "subject": post_id}
+    inbox = await run(member_client, ops, "MyInbox")
+    kinds = [edge["node"]["kind"] for edge in inbox["notifications"]["edges"]]
+    assert "REPORT_RESOLVED" in kinds and inbox["unreadNotificationCount"] >= 1

@@ -244,3 +244,44 @@ async def test_the_live_notification_carries_the_stored_id(
     assert stored["notifications"]["edges"][0]["node"]["id"] == live["id"]
     marked = await data(server, MARK, {"ids": [live["id"]]}, token=author.token)
     assert marked["markNotificationsRead"]["marked"] == [live["id"]]
+
+
+def live_doc_operations() -> dict[str, str]:
+    """The named operations of docs/live.md, each as a document of its own."""
+    import re
+
+    from graphql import OperationDefinitionNode, parse
+
+    from api.settings import PROJECT_ROOT
+
+    found: dict[str, str] = {}
+    doc = (PROJECT_ROOT / "docs" / "live.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```graphql\n(.*?)```", doc, re.S):
+        for definition in parse(block).definitions:
+            if isinstance(definition, OperationDefinitionNode) and definition.name:
+                assert definition.loc is not None
+                found[definition.name.value] = block[definition.loc.start : definition.loc.end]
+    return found
+
+
+async def test_the_inbox_and_digest_examples_of_the_docs_run(gql: GraphQLClient) -> None:
+    ops = live_doc_operations()
+    author = await member(gql, "Famille Documentée", CHAVENAY)
+    neighbour = await member(gql, "Famille Lectrice", NEXT_DOOR)
+    await comment(neighbour, await write_post(author, "Exemple de la doc"))
+
+    inbox = await author.data(ops["Inbox"])
+    assert inbox["unreadNotificationCount"] == 1
+    [edge] = inbox["notifications"]["edges"]
+    unread = await author.data(ops["Unread"])
+    assert unread["notifications"]["edges"][0]["node"]["id"] == edge["node"]["id"]
+    marked = (await author.data(ops["MarkRead"], {"ids": [edge["node"]["id"]]}))[
+        "markNotificationsRead"
+    ]
+    assert marked["marked"] == [edge["node"]["id"]]
+    assert (await author.data(ops["MarkAllRead"]))["markAllNotificationsRead"]["marked"] == []
+
+    assert (await author.data(ops["Digest"]))["setDigestSubscription"]["enabled"] is True
+    assert (await author.data(ops["DigestSetting"]))["me"]["digestEnabled"] is True
+    refused = (await gql.data(ops["Unsubscribe"], {"token": "1-0"}))["unsubscribeDigest"]
+    assert refused["code"] == "INVALID_TOKEN"
