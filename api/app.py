@@ -30,10 +30,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth import api_key, bearer_token, viewer_for
+from api.auth import InvalidApiKeyError, api_key, bearer_token, viewer_for
 from api.context import Context
 from api.deadline import DisconnectMiddleware
 from api.fanout import LiveTransportWSHandler
+from api.inputs import SERVICE_AREA
 from api.limits import BodySizeLimitMiddleware
 from api.observability import Metrics, RequestLogMiddleware, RequestState
 from api.pubsub import Broadcaster
@@ -49,6 +50,7 @@ from db.engine import create_engine
 from db.migrate import head_revision
 from db.passwords import PasswordHashing
 from db.reads import ReadPool
+from geo.service_area import service_area_named
 
 log = logging.getLogger("voisinage.app")
 
@@ -81,6 +83,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             allowed_origins=settings.cors_origins,
         )
         self.settings = settings
+        self.service_area = service_area_named(settings.service_area)
         self.engine = engine
         self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.passwords = PasswordHashing(settings.password_hashing)
@@ -141,8 +144,15 @@ class VoisinageGraphQL(GraphQLOverHTTP):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.scope.get("state", {}).get("voisinage")
         token = bearer_token(request.headers)
+        SERVICE_AREA.set(self.service_area)
+        key = api_key(request.headers)
+        is_http = not isinstance(request, WebSocket)
+        if is_http and key is None and request.headers.get("x-api-key") is not None:
+            raise HTTPException(401, InvalidApiKeyError.MESSAGE)  # malformed: never a valid key
         try:
-            viewer = await viewer_for(self.reader, token, api_key(request.headers))
+            viewer = await viewer_for(self.reader, token, key, refuse_invalid_key=is_http)
+        except InvalidApiKeyError as error:
+            raise HTTPException(401, str(error)) from None
         except (SQLAlchemyError, OSError):
             # Pool exhausted or database away: a JSON 503 the client can retry, not a bare 500.
             log.warning("could not authenticate: database unavailable")

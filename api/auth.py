@@ -37,10 +37,28 @@ def api_key(headers: Mapping[str, str]) -> str | None:
     return value
 
 
-async def viewer_for(engine: AsyncEngine, token: str | None, key: str | None) -> Viewer:
-    """The viewer behind a bearer token and/or a partner key; anonymous for unknown ones.
+class InvalidApiKeyError(Exception):
+    """A partner key was sent that is unknown, revoked or expired (HTTP 401, INVALID_API_KEY).
 
-    A bearer token decides who acts; a partner key alone reads what its grant allows.
+    Refusing instead of serving the request anonymously tells a partner at once that its key
+    stopped working, rather than letting it read empty public results and blame the data.
+    """
+
+    MESSAGE = (
+        "The X-API-Key is unknown, revoked or expired: ask the Voisinage operators for a "
+        "valid key (docs/partners.md)."
+    )
+
+
+async def viewer_for(
+    engine: AsyncEngine, token: str | None, key: str | None, *, refuse_invalid_key: bool = False
+) -> Viewer:
+    """The viewer behind a bearer token and/or a partner key.
+
+    A bearer token decides who acts (a key beside a valid token is ignored); a partner key alone
+    reads what its grant allows. An unknown key gives an anonymous viewer, or raises
+    `InvalidApiKeyError` with `refuse_invalid_key` (HTTP requests; a live socket already
+    open is closed by `api.live_access` instead).
     """
     viewer = await viewer_for_token(engine, token)
     if key is None or not viewer.is_anonymous:
@@ -48,6 +66,8 @@ async def viewer_for(engine: AsyncEngine, token: str | None, key: str | None) ->
     async with engine.connect() as conn:
         grant = await partners.partner_for_secret(conn, key)
     if grant is None:
+        if refuse_invalid_key:
+            raise InvalidApiKeyError(InvalidApiKeyError.MESSAGE)
         return viewer
     return Viewer(
         partner_key_id=grant.key_id,

@@ -31,6 +31,7 @@ from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
 from api.resolvers.digest import DigestMutation
 from api.resolvers.feedback import FeedbackMutation, FeedbackQuery
 from api.resolvers.gardens import GardenMutation, GardenQuery
+from api.resolvers.households import HouseholdMutation
 from api.resolvers.invitations import InvitationMutation, InvitationQuery
 from api.resolvers.items import ItemMutation, ItemQuery
 from api.resolvers.loans import LoanMutation, LoanQuery
@@ -97,6 +98,7 @@ class Mutation(
     FeedbackMutation,
     PartnerMutation,
     NeighbourhoodMutation,
+    HouseholdMutation,
     ItemMutation,
     PostMutation,
     LoanMutation,

@@ -91,6 +91,14 @@ class Settings:
         default=7,
         metadata={"env": "H3_RESOLUTION", "doc": "H3 resolution of fallback neighbourhoods"},
     )
+    service_area: str = field(
+        default="france",
+        metadata={
+            "env": "SERVICE_AREA",
+            "doc": "france: locations outside metropolitan France and the overseas départements "
+            "are refused (OUTSIDE_SERVICE_AREA); world: every valid coordinate is accepted",
+        },
+    )
     max_neighbourhood_area_km2: float = field(
         default=500.0,
         metadata={
@@ -333,6 +341,8 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.service_area not in ("france", "world"):
+            raise SettingsError(f"SERVICE_AREA={self.service_area!r} must be france or world")
         if not 0 < self.proximity_floor_m <= self.search_ceiling_m:
             raise SettingsError(
                 f"PROXIMITY_FLOOR_METERS={self.proximity_floor_m} must be positive and at most "

@@ -45,6 +45,7 @@ MAX_JSON_DEPTH = 32
 """Deepest JSON accepted (a MultiPolygon in a mutation's variables is 8 deep)."""
 HTTP_CODES = {
     400: "BAD_REQUEST",
+    401: "INVALID_API_KEY",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
@@ -310,7 +311,7 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
     ) -> Response:
         """Strawberry's response, encoded by orjson (a tenth of `json.dumps`' CPU on a page of
         search results; UTF-8 as is rather than `\\u` escapes). WebSocket messages keep the
-        view's `encode_json`, whose text `api.fanout` splices live payloads into."""
+        view's `encode_json`, whose text `api.fastpaths.fanout` splices live payloads into."""
         response = Response(
             orjson.dumps(response_data),
             status_code=sub_response.status_code or 200,

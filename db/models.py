@@ -966,6 +966,33 @@ class NeighbourhoodInvitation(Base):
     )
 
 
+class HouseholdInvitation(Base):
+    """A code to join a household (several accounts, one home): random, stored only as its
+    SHA-256 digest, expiring, used once (migration 0017)."""
+
+    __tablename__ = "household_invitations"
+    __table_args__ = (
+        Index("ix_household_invitations_household_id", "household_id"),
+        Index("ix_household_invitations_created_by_account_id", "created_by_account_id"),
+        Index("ix_household_invitations_used_by_account_id", "used_by_account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("households.id", ondelete="CASCADE")
+    )
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by_account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+
+
 class PartnerAuthorisation(Base):
     """A household letting a partner key post on its behalf; revoked rows are kept (audit)."""
 

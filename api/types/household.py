@@ -17,9 +17,16 @@ from api.types.neighbourhood import Neighbourhood
 from api.types.review import ReviewSummary, review_summary
 from api.validation import node_keys
 from db.rows import HouseholdRow
+from services import households as household_service
 from services import items as item_service
 
 ITEM_CURSOR_KIND = "hi"
+
+
+@strawberry.type(description="An account that shares your home, as your household sees it.")
+class HouseholdMember:
+    display_name: str = strawberry.field(description="The name the account chose.")
+    is_you: bool = strawberry.field(description="Whether this is the account asking.")
 
 
 @strawberry.type(description="A home in a neighbourhood network.")
@@ -54,6 +61,23 @@ class Household(relay.Node):
         if not self.shown_to_itself and info.context.viewer.household_id != self.row.id:
             return None
         return Location.from_lnglat(self.row.home)
+
+    @strawberry.field(
+        description="The accounts that share this home, oldest first (several accounts, one "
+        "home: inviteToHousehold / joinHousehold). Only the household itself sees them: null "
+        "for everyone else."
+    )
+    async def members(self, info: strawberry.Info[Context, None]) -> list[HouseholdMember] | None:
+        viewer = info.context.viewer
+        if viewer.household_id != self.row.id:
+            return None
+        found = await household_service.household_members(info.context.engine, [self.row.id])
+        return [
+            HouseholdMember(
+                display_name=member.display_name, is_you=member.account_id == viewer.account_id
+            )
+            for member in found[self.row.id]
+        ]
 
     @strawberry.field(
         description="Stars received from other households after returned loans: average and "

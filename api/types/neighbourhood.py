@@ -8,6 +8,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from shapely.geometry import mapping
 from strawberry import relay
 
 from api.context import Context
@@ -16,6 +17,7 @@ from api.scalars import GeoJSON, H3Cell
 from api.types.members import members_by_value
 from api.validation import node_keys
 from db.rows import NeighbourhoodRow
+from geo.cells import cell_to_polygon
 
 if TYPE_CHECKING:
     from api.types.post import PostConnection, PostKind
@@ -163,6 +165,17 @@ class NeighbourhoodLookup:
     h3_cell: H3Cell = strawberry.field(
         description="The point's H3 cell at the configured resolution."
     )
+
+    @strawberry.field(
+        description="The outline of the area a home here would join, as GeoJSON (lng/lat, WGS "
+        "84): the neighbourhood's boundary (a MultiPolygon), or, when no network exists yet, "
+        "the hexagon of the H3 cell (a Polygon) that registration would create."
+    )
+    async def outline(self, info: strawberry.Info[Context, None]) -> GeoJSON:
+        if self.neighbourhood is not None:
+            loaders = info.context.loaders
+            return GeoJSON(await loaders.boundary_by_neighbourhood_id.load(self.neighbourhood.id))
+        return GeoJSON(mapping(cell_to_polygon(self.h3_cell)))
 
 
 @strawberry.type(

@@ -6,15 +6,24 @@ itself; every distance others see is computed from `public_location`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Household
-from db.queries.neighbourhoods import insert_cell_neighbourhoods, lock_boundaries
+from db.models import Account, Household, HouseholdInvitation
+from db.queries.neighbourhoods import (
+    WITHDRAW_MOVES,
+    covering_polygon_id,
+    ensure_cell_neighbourhoods,
+    insert_cell_neighbourhoods,
+    lock_boundaries,
+    neighbourhoods_by_id,
+)
 from db.rows import HouseholdRow, NeighbourhoodRow
 from geo.cells import lnglat_to_cell
 from geo.coords import LngLat
@@ -160,3 +169,172 @@ async def households_by_id(conn: AsyncConnection, ids: Sequence[int]) -> dict[in
         return {}
     result = await conn.execute(select(*HOUSEHOLD_COLUMNS).where(Household.id.in_(ids)))
     return {row.id: to_row(row) for row in result}
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    household: HouseholdRow
+    neighbourhood: NeighbourhoodRow
+    previous_neighbourhood_id: int
+    membership_status: str
+
+
+MOVE_HOME = text(
+    """
+    UPDATE households h
+       SET home_location = ST_SetSRID(ST_MakePoint(:lng, :lat), 4326),
+           public_location = ST_SetSRID(ST_MakePoint(:public_lng, :public_lat), 4326),
+           h3_cell = :cell, neighbourhood_id = :nid
+      FROM (SELECT id, neighbourhood_id FROM households WHERE id = :hid FOR UPDATE) AS old
+     WHERE h.id = old.id AND h.erased_at IS NULL
+    RETURNING h.name, h.created_at, h.membership_status, old.neighbourhood_id AS old_id
+    """
+)
+"""The arrival trigger (migration 0009) ends the old membership and starts the new one per the
+target's policy when `neighbourhood_id` changes; a move inside the same network keeps it."""
+
+
+async def move_household(
+    conn: AsyncConnection, household_id: int, *, home: LngLat, resolution: int
+) -> Move | None:
+    """Give the household a new home, assigned by the registration rule (None: no such household).
+
+    Under the shared boundary lock (taken in a statement of its own, as for a registration); a
+    NEW public point is drawn, so the offset of the old one tells nothing about the new home; a
+    pending or declined move proposal is withdrawn (it was about the old home).
+    """
+    await lock_boundaries(conn, exclusive=False)
+    cell = lnglat_to_cell(home, resolution)
+    target = await covering_polygon_id(conn, home)
+    if target is None:
+        target = (await ensure_cell_neighbourhoods(conn, [cell]))[cell]
+    public = displace(home)
+    parameters = {
+        "hid": household_id,
+        "lng": home.lng,
+        "lat": home.lat,
+        "public_lng": public.lng,
+        "public_lat": public.lat,
+        "cell": cell,
+        "nid": target,
+    }
+    row = (await conn.execute(MOVE_HOME, parameters)).one_or_none()
+    if row is None:
+        return None
+    await conn.execute(WITHDRAW_MOVES, {"ids": [household_id]})
+    household = HouseholdRow(
+        id=household_id,
+        name=row.name,
+        neighbourhood_id=target,
+        h3_cell=cell,
+        created_at=row.created_at,
+        home=home,
+        public=public,
+    )
+    neighbourhood = (await neighbourhoods_by_id(conn, [target]))[target]
+    return Move(household, neighbourhood, int(row.old_id), row.membership_status)
+
+
+async def rename_household(conn: AsyncConnection, household_id: int, name: str) -> bool:
+    result = await conn.execute(
+        update(Household)
+        .where(Household.id == household_id, Household.erased_at.is_(None))
+        .values(name=name)
+    )
+    return bool(result.rowcount)
+
+
+async def leave_household(conn: AsyncConnection, account_id: int) -> None:
+    await conn.execute(update(Account).where(Account.id == account_id).values(household_id=None))
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdMember:
+    account_id: int
+    display_name: str
+
+
+async def members_by_household_id(
+    conn: AsyncConnection, household_ids: Sequence[int]
+) -> dict[int, list[HouseholdMember]]:
+    """The accounts of each household, oldest first (one statement for any number)."""
+    found: dict[int, list[HouseholdMember]] = {hid: [] for hid in household_ids}
+    if not household_ids:
+        return found
+    result = await conn.execute(
+        select(Account.household_id, Account.id, Account.display_name)
+        .where(Account.household_id.in_(household_ids))
+        .order_by(Account.household_id, Account.created_at, Account.id)
+    )
+    for row in result:
+        found[row.household_id].append(HouseholdMember(row.id, row.display_name))
+    return found
+
+
+def invitation_digest(code: str) -> bytes:
+    return hashlib.sha256(code.encode()).digest()
+
+
+async def create_household_invitation(
+    conn: AsyncConnection, *, household_id: int, account_id: int, code: str, valid_hours: int
+) -> datetime:
+    """Store the digest of `code`; returns when it expires (database clock)."""
+    result = await conn.execute(
+        insert(HouseholdInvitation)
+        .values(
+            household_id=household_id,
+            created_by_account_id=account_id,
+            code_hash=invitation_digest(code),
+            expires_at=func.now() + func.make_interval(0, 0, 0, 0, valid_hours),
+        )
+        .returning(HouseholdInvitation.expires_at)
+    )
+    expires_at: datetime = result.scalar_one()
+    return expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    status: str
+    """JOINED, UNKNOWN (no such code, or its household is gone), EXPIRED or USED."""
+    household_id: int | None = None
+
+
+REDEEM = text(
+    """
+    UPDATE household_invitations i SET used_at = now(), used_by_account_id = :account_id
+      FROM households h
+     WHERE i.code_hash = :digest AND h.id = i.household_id AND h.erased_at IS NULL
+       AND i.used_at IS NULL AND i.expires_at > now()
+    RETURNING i.household_id
+    """
+)
+WHY_NOT = text(
+    """
+    SELECT i.used_at IS NOT NULL AS used, i.expires_at <= now() AS expired
+      FROM household_invitations i JOIN households h ON h.id = i.household_id
+     WHERE i.code_hash = :digest AND h.erased_at IS NULL
+    """
+)
+
+
+async def redeem_household_invitation(
+    conn: AsyncConnection, *, code: str, account_id: int
+) -> Redemption:
+    """Use the code once and make `account_id` a member of its household.
+
+    The UPDATE ... WHERE still usable is the single-use guarantee: a concurrent twin waits on
+    the row and then finds it used.
+    """
+    digest = invitation_digest(code)
+    row = (await conn.execute(REDEEM, {"digest": digest, "account_id": account_id})).one_or_none()
+    if row is None:
+        why = (await conn.execute(WHY_NOT, {"digest": digest})).one_or_none()
+        if why is None:
+            return Redemption("UNKNOWN")
+        return Redemption("USED" if why.used else "EXPIRED")
+    household_id = int(row.household_id)
+    await conn.execute(
+        update(Account).where(Account.id == account_id).values(household_id=household_id)
+    )
+    return Redemption("JOINED", household_id)

@@ -68,6 +68,19 @@ class World:
         return client
 
 
+async def assert_invalid_key(
+    client: GraphQLClient, query: str, variables: dict[str, Any] | None = None
+) -> None:
+    """A dead key is refused with 401 INVALID_API_KEY, not served as an anonymous reader."""
+    response = await client.http.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=client.headers
+    )
+    assert response.status_code == 401, response.text
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "INVALID_API_KEY"
+    assert "unknown, revoked or expired" in error["message"]
+
+
 @pytest.fixture
 async def world(gql: GraphQLClient, clean_db: AsyncEngine) -> World:
     return await World(gql).build(clean_db)
@@ -119,20 +132,18 @@ async def test_rotation_keeps_the_old_secret_for_the_grace_period_only(world: Wo
     for secret in (old, new):
         assert "errors" not in await world.partner(secret).execute(STATS, {"id": world.here_id})
     newest = (await world.admin.data(ROTATE, {"id": key_id, "grace": 0}))["rotatePartnerKey"]
-    refused = await world.partner(new).execute(STATS, {"id": world.here_id})
-    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await assert_invalid_key(world.partner(new), STATS, {"id": world.here_id})
     assert "errors" not in await world.partner(newest["secret"]).execute(
         STATS, {"id": world.here_id}
     )
 
 
-async def test_a_revoked_key_reads_nothing(world: World) -> None:
+async def test_a_revoked_key_is_refused_with_invalid_api_key(world: World) -> None:
     secret, key_id = await world.key(scopes=["READ_AGGREGATES"], neighbourhoodIds=[world.here_id])
     assert (await world.admin.data(REVOKE, {"id": key_id}))["revokePartnerKey"]["__typename"] == (
         "RevokePartnerKeySuccess"
     )
-    refused = await world.partner(secret).execute(STATS, {"id": world.here_id})
-    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await assert_invalid_key(world.partner(secret), STATS, {"id": world.here_id})
 
 
 async def test_only_admins_create_keys_and_secrets_are_stored_hashed(
@@ -174,3 +185,18 @@ async def test_persisted_operations_by_hash_and_the_safelist(world: World) -> No
         headers=partner.headers,
     )
     assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+@pytest.mark.parametrize("secret", ["vsn_not_a_key", "   ", "x" * 300])
+async def test_an_unknown_or_malformed_key_is_refused_with_invalid_api_key(
+    gql: GraphQLClient, secret: str
+) -> None:
+    partner = GraphQLClient(gql.http)
+    partner.headers = {"x-api-key": secret}
+    await assert_invalid_key(partner, "{ __typename }")
+
+
+async def test_a_key_beside_a_valid_token_is_ignored(gql: GraphQLClient) -> None:
+    member = await gql.sign_up()
+    member.headers["x-api-key"] = "vsn_not_a_key"
+    assert (await member.data("{ me { displayName } }"))["me"]["displayName"] == "Voisin"
