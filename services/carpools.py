@@ -14,7 +14,14 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.queries import carpools as carpool_queries
-from db.queries.carpools import BookingOutcome, CarpoolRow, departure_at, local_date
+from db.queries.carpools import (
+    DRIVER,
+    BookingOutcome,
+    CarpoolRow,
+    PassengerRow,
+    departure_at,
+    local_date,
+)
 from db.queries.events import notify_household
 from services.errors import Refusal, forbidden, not_found
 
@@ -128,3 +135,36 @@ async def cancel_carpool(
                 message=f"Le covoiturage du {day:%d/%m} est annulé par son conducteur.",
             )
     return CarpoolCancelled(carpool_id=carpool.id, passengers_notified=len(first_day))
+
+
+@dataclass(frozen=True, slots=True)
+class MyCarpools:
+    trips: list[tuple[CarpoolRow, str]]
+    """(trip, DRIVER or PASSENGER), newest trip first."""
+    passengers: dict[int, list[PassengerRow]]
+    """Passengers still to ride, of the trips the household drives only."""
+
+
+async def my_carpools(
+    engine: AsyncEngine, household_id: int, *, limit: int, after_id: int | None, today: date
+) -> MyCarpools:
+    """A page of the trips the household drives or rides, and the passengers of those it
+    drives (departures from `today` on): two statements whatever the page size."""
+    async with engine.connect() as conn:
+        trips = await carpool_queries.household_carpools(
+            conn, household_id, limit=limit, after_id=after_id
+        )
+        driven = [trip.id for trip, role in trips if role == DRIVER]
+        passengers = await carpool_queries.passengers_by_carpool(conn, driven, since=today)
+    return MyCarpools(trips=trips, passengers=passengers)
+
+
+async def passengers(
+    engine: AsyncEngine, *, household_id: int | None, carpool: CarpoolRow, today: date
+) -> list[PassengerRow] | None:
+    """The trip's passengers from `today` on, for its driver only (None for anyone else)."""
+    if household_id != carpool.household_id:
+        return None
+    async with engine.connect() as conn:
+        found = await carpool_queries.passengers_by_carpool(conn, [carpool.id], since=today)
+    return found[carpool.id]

@@ -24,6 +24,7 @@ from api.errors import (
     ValidationError,
     forbidden,
 )
+from api.horizons import PARIS
 from api.inputs import LocationInput
 from api.pagination import decode_id_cursor, encode_cursor, keyset_page_info, page_size
 from api.resolvers.carpool_input import (
@@ -37,7 +38,15 @@ from api.resolvers.carpool_input import (
 from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
 from api.resolvers.service_errors import refusal_error
-from api.types.carpool import Carpool, CarpoolDeparture, CarpoolMatchConnection, CarpoolMatchEdge
+from api.types.carpool import (
+    Carpool,
+    CarpoolDeparture,
+    CarpoolMatchConnection,
+    CarpoolMatchEdge,
+    CarpoolRole,
+    MyCarpoolConnection,
+    MyCarpoolEdge,
+)
 from api.types.loan import AlreadyBookedError
 from api.validation import aware, decode_node_id
 from db.queries import carpool_matches as match_queries
@@ -51,6 +60,7 @@ from services.errors import Refusal
 Info = strawberry.Info[Context, None]
 
 CURSOR_KIND = "c"
+MINE_CURSOR_KIND = "mc"
 
 
 @strawberry.type(description="The trip is offered.")
@@ -194,6 +204,50 @@ class CarpoolQuery:
             edges=edges,
             page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=anchor),
             radius_meters=int(request.radius_m),
+        )
+
+    @strawberry.field(
+        description="Trips your household drives or has a seat on, newest first, with your "
+        "role; the driver also sees each trip's passengers. Signed in, with a household. "
+        "Two statements per page whatever its size."
+    )
+    async def my_carpools(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> MyCarpoolConnection:
+        household_id = acting_household(info.context.viewer)
+        if not isinstance(household_id, int):
+            raise UserError(household_id.code, household_id.message)
+        limit = page_size(first, info.context.settings.max_page_size)
+        after_id = decode_id_cursor(after, MINE_CURSOR_KIND)
+        mine = await carpool_service.my_carpools(
+            info.context.reader,
+            household_id,
+            limit=limit + 1,
+            after_id=after_id,
+            today=datetime.now(PARIS).date(),
+        )
+        edges = []
+        for row, role in mine.trips[:limit]:
+            carpool = Carpool.from_row(row)
+            carpool.known_passengers = mine.passengers.get(row.id)
+            edges.append(
+                MyCarpoolEdge(
+                    node=carpool,
+                    role=CarpoolRole(role),
+                    cursor=encode_cursor(MINE_CURSOR_KIND, row.id),
+                )
+            )
+        return MyCarpoolConnection(
+            edges=edges,
+            page_info=keyset_page_info(edges, fetched=len(mine.trips), limit=limit, after=after_id),
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -27,8 +28,9 @@ from api.scalars import GeoJSON
 from api.types.neighbour import Neighbour
 from api.validation import node_keys
 from db.queries.carpool_matches import DepartureRow
-from db.queries.carpools import CarpoolRow, departure_at, local_date
+from db.queries.carpools import CarpoolRow, PassengerRow, departure_at, local_date
 from geo.routes import lnglat_to_area_centre
+from services import carpools as carpool_service
 
 Info = strawberry.Info[Context, None]
 
@@ -53,6 +55,8 @@ class Carpool(relay.Node):
     timezone: str = strawberry.field(description="IANA time zone of the trip: Europe/Paris.")
     created_at: datetime = strawberry.field(description="When the trip was offered.")
     row: strawberry.Private[CarpoolRow]
+    known_passengers: strawberry.Private[list[PassengerRow] | None] = None
+    """Set by `myCarpools` for the trips the viewer drives (fetched with the page)."""
 
     @classmethod
     def from_row(cls, row: CarpoolRow) -> Carpool:
@@ -154,6 +158,26 @@ class Carpool(relay.Node):
         return list(await self.booked_dates(info))
 
     @strawberry.field(
+        description="Who rides, for the driver only (null for everyone else): each booked seat "
+        "on a departure from today on, by date, with the passenger household's name."
+    )
+    async def passengers(self, info: Info) -> list[CarpoolPassenger] | None:
+        if info.context.viewer.household_id != self.row.household_id:
+            return None
+        rows = self.known_passengers
+        if rows is None:
+            rows = await carpool_service.passengers(
+                info.context.reader,
+                household_id=info.context.viewer.household_id,
+                carpool=self.row,
+                today=local_date(self.row, datetime.now(UTC)),
+            )
+        return [
+            CarpoolPassenger(local_date=row.departs_on, household_name=row.household_name)
+            for row in rows or []
+        ]
+
+    @strawberry.field(
         description="Seats still free on a departure date (local, Europe/Paris). Defaults to a "
         "one-off trip's date; null when the trip does not run that day."
     )
@@ -216,3 +240,30 @@ class CarpoolMatchConnection:
     edges: list[CarpoolMatchEdge]
     page_info: PageInfo
     radius_meters: int = strawberry.field(description="The radius the search used, in metres.")
+
+
+@strawberry.type(description="A household with a seat on one departure, as its driver sees it.")
+class CarpoolPassenger:
+    local_date: date = strawberry.field(description="The departure's date in Europe/Paris.")
+    household_name: str = strawberry.field(description="The passenger household's name.")
+
+
+@strawberry.enum(description="How your household takes part in a trip.")
+class CarpoolRole(Enum):
+    DRIVER = strawberry.enum_value("DRIVER", description="Your household drives it.")
+    PASSENGER = strawberry.enum_value(
+        "PASSENGER", description="Your household has (or had) a seat on it."
+    )
+
+
+@strawberry.type(description="A trip your household drives or rides.")
+class MyCarpoolEdge:
+    node: Carpool = strawberry.field(description="The trip.")
+    role: CarpoolRole = strawberry.field(description="Driver or passenger.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this trip.")
+
+
+@strawberry.type(description="Trips your household drives or rides, newest first.")
+class MyCarpoolConnection:
+    edges: list[MyCarpoolEdge] = strawberry.field(description="This page, newest trip first.")
+    page_info: PageInfo = strawberry.field(description="Whether there is a next page, and cursors.")

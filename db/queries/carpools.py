@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape
 from shapely import LineString
-from sqlalchemy import Row, delete, func, insert, select, text, tuple_
+from sqlalchemy import Row, case, delete, func, insert, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Carpool, CarpoolBooking, CarpoolDeparture
+from db.models import Carpool, CarpoolBooking, CarpoolDeparture, Household
 from db.queries.neighbourhoods import point_param
 from geo.coords import LngLat
 from geo.routes import initial_bearing_deg, trip_to_public
@@ -292,3 +292,49 @@ async def passengers_from(
 async def delete_carpool(conn: AsyncConnection, carpool_id: int) -> None:
     """Delete the trip; its departures and bookings go with it (ON DELETE CASCADE)."""
     await conn.execute(delete(Carpool).where(Carpool.id == carpool_id))
+
+
+DRIVER = "DRIVER"
+PASSENGER = "PASSENGER"
+
+
+async def household_carpools(
+    conn: AsyncConnection, household_id: int, *, limit: int, after_id: int | None
+) -> list[tuple[CarpoolRow, str]]:
+    """(trip, DRIVER or PASSENGER) for the trips the household drives or has a seat on (any
+    date), newest trip first, keyset-paged on the trip id: one statement per page."""
+    booked = select(CarpoolBooking.carpool_id).where(CarpoolBooking.household_id == household_id)
+    conditions = [or_(Carpool.household_id == household_id, Carpool.id.in_(booked))]
+    if after_id is not None:
+        conditions.append(Carpool.id < after_id)
+    role = case((Carpool.household_id == household_id, DRIVER), else_=PASSENGER).label("role")
+    result = await conn.execute(
+        select(*CARPOOL_COLUMNS, role).where(*conditions).order_by(Carpool.id.desc()).limit(limit)
+    )
+    return [(to_row(row), str(row.role)) for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class PassengerRow:
+    carpool_id: int
+    departs_on: date
+    household_name: str
+
+
+async def passengers_by_carpool(
+    conn: AsyncConnection, carpool_ids: Sequence[int], *, since: date
+) -> dict[int, list[PassengerRow]]:
+    """Who booked each trip's departures from `since` on (household names), by date then
+    booking: for the driver. One statement for any number of trips."""
+    if not carpool_ids:
+        return {}
+    result = await conn.execute(
+        select(CarpoolBooking.carpool_id, CarpoolBooking.departs_on, Household.name)
+        .join(Household, Household.id == CarpoolBooking.household_id)
+        .where(CarpoolBooking.carpool_id.in_(carpool_ids), CarpoolBooking.departs_on >= since)
+        .order_by(CarpoolBooking.carpool_id, CarpoolBooking.departs_on, CarpoolBooking.id)
+    )
+    out: dict[int, list[PassengerRow]] = {int(ident): [] for ident in carpool_ids}
+    for carpool_id, departs_on, name in result.all():
+        out[int(carpool_id)].append(PassengerRow(int(carpool_id), departs_on, name))
+    return out

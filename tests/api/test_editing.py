@@ -716,3 +716,74 @@ async def test_garden_lists_cost_a_constant_number_of_statements(
             counts["waitlist"].append(len(statements))
 
     assert all(small == large for small, large in counts.values()), counts
+
+
+MY_CARPOOLS = """
+query Mine($first: Int, $after: String) {
+  myCarpools(first: $first, after: $after) {
+    edges { role cursor node { id description passengers { localDate householdName } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+PASSENGERS = """
+query Passengers($id: ID!) {
+  node(id: $id) { ... on Carpool { passengers { localDate householdName } } }
+}
+"""
+
+
+async def test_my_carpools_lists_driving_and_booked_trips_and_the_driver_sees_passengers(
+    gql: GraphQLClient,
+) -> None:
+    driver = await member(gql, "Famille Martin", CHAVENAY)
+    weekly = await offer(driver, {**WEEKLY, "description": "Chaque mardi et jeudi"})
+    petit = await member(gql, "Famille Petit", CHAVENAY)
+    roux = await member(gql, "Famille Roux", CHAVENAY)
+    own = await offer(petit, one_off(CHAVENAY, VERSAILLES, description="Petit conduit"))
+    await book(petit, weekly["id"], THURSDAY)
+    await book(roux, weekly["id"], TUESDAY)
+    await book(roux, own["id"])
+
+    mine = (await petit.data(MY_CARPOOLS, {"first": 1}))["myCarpools"]
+    more = await petit.data(MY_CARPOOLS, {"first": 1, "after": mine["pageInfo"]["endCursor"]})
+    driving = (await driver.data(MY_CARPOOLS))["myCarpools"]["edges"]
+
+    assert [(edge["role"], edge["node"]["description"]) for edge in mine["edges"]] == [
+        ("DRIVER", "Petit conduit")
+    ]
+    assert mine["edges"][0]["node"]["passengers"] == [
+        {"localDate": TUESDAY.isoformat(), "householdName": "Famille Roux"}
+    ]
+    [ridden] = more["myCarpools"]["edges"]
+    assert (ridden["role"], ridden["node"]["passengers"]) == ("PASSENGER", None)
+    assert more["myCarpools"]["pageInfo"]["hasNextPage"] is False
+    assert [edge["role"] for edge in driving] == ["DRIVER"]
+    assert driving[0]["node"]["passengers"] == [
+        {"localDate": TUESDAY.isoformat(), "householdName": "Famille Roux"},
+        {"localDate": THURSDAY.isoformat(), "householdName": "Famille Petit"},
+    ]
+    assert (await roux.data(PASSENGERS, {"id": weekly["id"]}))["node"] == {"passengers": None}
+    assert (await driver.data(PASSENGERS, {"id": weekly["id"]}))["node"]["passengers"] == (
+        driving[0]["node"]["passengers"]
+    )
+
+
+async def test_my_carpools_costs_a_constant_number_of_statements(
+    settings: Settings,
+) -> None:
+    async with counting_client(settings) as (client, statements):
+        driver = await member(client, "Famille Martin", CHAVENAY)
+        passenger = await member(client, "Famille Petit", CHAVENAY)
+        for n in range(6):
+            trip = await offer(driver, {**WEEKLY, "description": f"Trajet {n}"})
+            await book(passenger, trip["id"], TUESDAY)
+        counts = []
+        for first in (2, 6):
+            statements.clear()
+            edges = (await driver.data(MY_CARPOOLS, {"first": first}))["myCarpools"]["edges"]
+            assert len(edges) == first
+            assert all(len(edge["node"]["passengers"]) == 1 for edge in edges)
+            counts.append(len(statements))
+
+    assert counts[0] == counts[1], statements
