@@ -16,8 +16,8 @@ PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links --index-url $(LOCK_INDEX)
 
-.PHONY: run test check lint typecheck pytest schema bootstrap clean bench bench-deps lock upgrade \
-	web web-deps web-check
+.PHONY: run test check lint typecheck pytest pytest-stock schema bootstrap clean bench bench-deps \
+	lock upgrade web web-deps web-check
 
 bootstrap: $(STAMP)
 
@@ -81,7 +81,17 @@ typecheck: bootstrap
 pytest: bootstrap web
 	$(BIN)/pytest
 
-test: lint typecheck web-check pytest
+# The API on the libraries' stock paths (FAST_PATHS=off: no api/fastpaths, no db/fastpaths): the
+# searches, nested fields, errors, cost refusals and statement counts of tests/api. Every other
+# resolver shape is compared byte for byte between both modes by tests/test_fast_paths_parity.py,
+# which `pytest` runs. About a minute more.
+STOCK_TESTS := tests/api/test_items.py tests/api/test_gardens.py tests/api/test_cost.py \
+	tests/api/test_bad_input.py tests/api/test_search_statements.py tests/api/test_transport.py
+
+pytest-stock: bootstrap
+	$(BIN)/pytest --fast-paths=off $(STOCK_TESTS)
+
+test: lint typecheck web-check pytest pytest-stock
 
 schema: bootstrap
 	$(BIN)/python -m api export-schema

@@ -30,12 +30,13 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from api import fastpaths
 from api.auth import InvalidApiKeyError, api_key, bearer_token, viewer_for
 from api.context import Context
 from api.deadline import DisconnectMiddleware
-from api.fanout import LiveTransportWSHandler
 from api.inputs import SERVICE_AREA
 from api.limits import BodySizeLimitMiddleware
+from api.live_transport import LiveTransportWSHandler
 from api.observability import Metrics, RequestLogMiddleware, RequestState
 from api.pubsub import Broadcaster
 from api.ratelimit import RateLimits
@@ -47,9 +48,10 @@ from api.transport import GraphQLOverHTTP
 from api.unsubscribe import unsubscribe_routes
 from api.web_session import WebSessionMiddleware, session_routes
 from db.engine import create_engine
+from db.fastpaths.reads import ReadPool
 from db.migrate import head_revision
 from db.passwords import PasswordHashing
-from db.reads import ReadPool
+from db.searches import EngineReads, Reads
 from geo.service_area import service_area_named
 
 log = logging.getLogger("voisinage.app")
@@ -58,8 +60,8 @@ log = logging.getLogger("voisinage.app")
 class VoisinageGraphQL(GraphQLOverHTTP):
     """Strawberry's ASGI view (held to GraphQL over HTTP) with our per-request context.
 
-    Its graphql-transport-ws handler lets live posts be rendered once per group of identical
-    payloads instead of once per subscriber (see `api.fanout`).
+    With FAST_PATHS on, its graphql-transport-ws handler lets live posts be rendered once per
+    group of identical payloads instead of once per subscriber (`api.fastpaths.fanout`).
     """
 
     graphql_transport_ws_handler_class = LiveTransportWSHandler
@@ -70,7 +72,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         engine: AsyncEngine,
         metrics: Metrics,
         broadcaster: Broadcaster | None = None,
-        reads: ReadPool | None = None,
+        reads: Reads | None = None,
         rate_limits: RateLimits | None = None,
     ) -> None:
         super().__init__(
@@ -82,6 +84,10 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
             allowed_origins=settings.cors_origins,
         )
+        if fastpaths.enabled(settings):
+            from api.fastpaths.fanout import SharingTransportWSHandler
+
+            self.graphql_transport_ws_handler_class = SharingTransportWSHandler
         self.settings = settings
         self.service_area = service_area_named(settings.service_area)
         self.engine = engine
@@ -190,7 +196,11 @@ def create_app(settings: Settings) -> Starlette:
     broadcaster = Broadcaster(
         libpq_url(settings.database_url), queue_size=settings.subscription_queue_size
     )
-    reads = ReadPool(libpq_url(settings.database_url), size=settings.db_read_pool_size)
+    reads: Reads = (
+        ReadPool(libpq_url(settings.database_url), size=settings.db_read_pool_size)
+        if fastpaths.enabled(settings)
+        else EngineReads(engine)
+    )
     rate_limits = RateLimits(settings)  # counters in Redis (REDIS_URL) or in this process
     graphql = VoisinageGraphQL(settings, engine, metrics, broadcaster, reads, rate_limits)
     expected_revision = head_revision()

@@ -72,7 +72,7 @@ def serve(
     """Migrate, load the demo seed and serve the API (Ctrl-C or SIGTERM stops it and the embedded database)."""
     import uvicorn
 
-    from api.ws_protocol import LeanWebSocketsProtocol
+    from api.fastpaths import websocket_protocol
     from db.migrate import upgrade
 
     settings = load_settings()
@@ -105,7 +105,7 @@ def serve(
             workers=settings.workers,
             loop="uvloop",
             http="httptools",
-            ws=LeanWebSocketsProtocol,  # uvicorn's sans-I/O protocol, less held per socket
+            ws=websocket_protocol(settings),  # uvicorn's sans-I/O protocol, or ours (leaner)
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=5,

@@ -30,8 +30,8 @@ from db.queries.loans import LoanRow
 from db.queries.reports import ReportRow
 from db.queries.reviews import ReviewRow, ReviewSummaryRow
 from db.queries.skills import SkillRow
-from db.reads import ReadPool
 from db.rows import CommentRow, HouseholdRow, NeighbourhoodRow, PostAuthorRow, PostRow
+from db.searches import Reads
 
 if TYPE_CHECKING:
     from api.live_access import LiveAccess
@@ -177,13 +177,14 @@ class Context:
     """The app's Argon2 hasher (parameters from Settings.password_hashing)."""
     read_engine: AsyncEngine | None = None
     """The app's autocommit view of the pool (see `reader`), built once and passed in."""
-    read_pool: ReadPool | None = None
-    """The app's psycopg pool for the proximity searches (`db.reads`)."""
+    read_pool: Reads | None = None
+    """Where the proximity searches run (`db.searches`): the app's psycopg read pool, or its
+    engine with FAST_PATHS=off."""
     rate_limits: RateLimits | None = None
     """The app's rate-limit and sign-in counters (`api.ratelimit`); None: nothing is limited."""
 
     @property
-    def reads(self) -> ReadPool:
+    def reads(self) -> Reads:
         if self.read_pool is None:
             raise RuntimeError("this context has no read pool: build it with create_app")
         return self.read_pool

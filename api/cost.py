@@ -39,7 +39,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
-from api.document_cache import PerDocument
+from api.fastpaths.document_cache import PerDocument
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -219,8 +219,9 @@ def walk(
 class Measures:
     """Measures kept per (schema, document identity, operation), by the values of the variables
     they read: a document asked again (the parser cache hands back the same `DocumentNode`)
-    with the same page sizes is not walked again (`api.document_cache`: found only while that
-    very document is alive; at most `maxsize` documents, least recently used dropped)."""
+    with the same page sizes is not walked again (`api.fastpaths.document_cache`: found only
+    while that very document is alive; at most `maxsize` documents, least recently used
+    dropped). Used with FAST_PATHS on only."""
 
     def __init__(self, maxsize: int) -> None:
         self.documents: PerDocument[tuple[frozenset[str], dict[tuple[object, ...], QueryCost]]]
@@ -286,10 +287,21 @@ def ensure_validated(execution_context: ExecutionContext) -> bool:
     return not execution_context.pre_execution_errors
 
 
-def measure(execution_context: ExecutionContext, proximity_cost: int) -> QueryCost:
-    """The operation's measures; a document nested beyond Python's stack is priced out."""
+def measure(
+    execution_context: ExecutionContext, proximity_cost: int, *, cached: bool = True
+) -> QueryCost:
+    """The operation's measures; a document nested beyond Python's stack is priced out.
+    `cached`: found in `MEASURES` (FAST_PATHS on), else walked again (`api.fastpaths`)."""
     assert execution_context.graphql_document is not None
     try:
+        if not cached:
+            return walk(
+                execution_context.schema._schema,
+                execution_context.graphql_document,
+                execution_context.operation_name,
+                execution_context.variables,
+                proximity_cost,
+            )[0]
         return MEASURES.measure(
             execution_context.schema._schema,
             execution_context.graphql_document,
@@ -310,17 +322,25 @@ class OperationLimits(SchemaExtension):
     """
 
     def __init__(
-        self, *, max_depth: int, max_aliases: int, max_cost: int, proximity_cost: int
+        self,
+        *,
+        max_depth: int,
+        max_aliases: int,
+        max_cost: int,
+        proximity_cost: int,
+        cache_measures: bool = True,
     ) -> None:
         self.max_depth = max_depth
         self.max_aliases = max_aliases
         self.max_cost = max_cost
         self.proximity_cost = proximity_cost
+        self.cache_measures = cache_measures
 
     def on_validate(self) -> Iterator[None]:
         execution_context = self.execution_context
         if ensure_validated(execution_context):
-            error = self.refusal(measure(execution_context, self.proximity_cost))
+            measured = measure(execution_context, self.proximity_cost, cached=self.cache_measures)
+            error = self.refusal(measured)
             if error is not None:
                 execution_context.pre_execution_errors = [error]
         yield

@@ -14,9 +14,10 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from api import fastpaths
 from api.cost import OperationLimits
 from api.deadline import OperationDeadline
-from api.document_cache import PerDocument
+from api.fastpaths.document_cache import PerDocument
 from api.introspection import IntrospectionPolicy
 from api.ratelimit import RateLimitGuard, RateLimits
 from api.settings import Settings
@@ -35,6 +36,7 @@ def operation_guards(
             max_aliases=settings.max_aliases,
             max_cost=settings.max_query_cost,
             proximity_cost=settings.proximity_search_cost,
+            cache_measures=fastpaths.enabled(settings),
         ),
         partial(RateLimitGuard, limits, proximity_cost=settings.proximity_search_cost),
         partial(IntrospectionPolicy, settings),
@@ -65,7 +67,8 @@ class DocumentValidationCache(SchemaExtension):
     Strawberry's `ValidationCache` is an `lru_cache` on (schema, document, rules): looking it up
     hashes the document, and a graphql-core AST hashes every node of it on every call (a tenth
     of a millisecond for a page query). The parser cache hands back the very same
-    `DocumentNode` for the same text, so its identity is key enough (`api.document_cache`).
+    `DocumentNode` for the same text, so its identity is key enough
+    (`api.fastpaths.document_cache`). With FAST_PATHS=off the schema uses Strawberry's own.
     """
 
     def __init__(self, results: ValidationResults) -> None:

@@ -21,7 +21,7 @@ from api.pagination import PageInfo, decode_id_cursor, encode_cursor, page_info,
 from api.ratelimit import proximity_refusal
 from api.settings import Settings
 from db.queries.proximity import R
-from db.reads import ReadConnection, ReadPool
+from db.searches import ReadConnection, Reads
 from geo.coords import LngLat
 from geo.distance import round_distance_m
 
@@ -217,7 +217,7 @@ class NearestSearch:
 
     async def run(
         self,
-        reads: ReadPool,
+        reads: Reads,
         after: str | None,
         *,
         distance_m: DistanceQuery,

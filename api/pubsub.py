@@ -17,7 +17,7 @@ dispatched to subscribers: they mark the connections they concern for a check be
 more is delivered to them.
 
 Every subscriber an event reaches gets the SAME `Delivery`, whose `frames` cache lets the first
-subscriber of a group render the event once for all the others (see `api.fanout`): with 1,000
+subscriber of a group render the event once for all the others (see `api.fastpaths.fanout`): with 1,000
 subscribers on one neighbourhood, the selection set runs once per event, not 1,000 times.
 """
 
@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from api.inbox import Inbox
+from api.fastpaths.inbox import Inbox
 from db.queries.events import CHANNEL
 
 log = logging.getLogger("voisinage.pubsub")
@@ -72,8 +72,9 @@ RESYNC = Delivery({"type": "__resync__"})
 
 
 class Subscriber(Inbox[Delivery]):
-    """One live subscription's inbox (`api.inbox.Inbox`), bounded: past `capacity` undelivered
-    events the subscriber is flagged `overflowed` and gets RESYNC instead of more events.
+    """One live subscription's inbox (`api.fastpaths.inbox.Inbox`, in both FAST_PATHS modes),
+    bounded: past `capacity` undelivered events the subscriber is flagged `overflowed` and gets
+    RESYNC instead of more events.
     `async with` registers it with its broadcaster (before any catch-up is read) and removes it.
     """
 

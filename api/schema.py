@@ -11,12 +11,14 @@ from strawberry import relay
 from strawberry.extensions import (
     MaxTokensLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext
 
+from api import fastpaths
 from api.errors import ErrorCode, MaskUnexpectedErrors, UserError
-from api.execution import PlannedExecutor
 from api.guards import (
     DocumentValidationCache,
     ReportingParserCache,
@@ -130,6 +132,26 @@ VALIDATION_RESULTS = ValidationResults(maxsize=512)
 """Shared by the schemas of a process, like Strawberry's parser cache (keyed by schema too)."""
 
 
+def validation_cache(settings: Settings) -> Callable[[], SchemaExtension]:
+    """Validation results found by document identity (`api.fastpaths.document_cache`), or
+    Strawberry's own `ValidationCache` with FAST_PATHS=off."""
+    if fastpaths.enabled(settings):
+        return partial(DocumentValidationCache, VALIDATION_RESULTS)
+    return partial(ValidationCache, maxsize=512)
+
+
+def execution_context_class(
+    settings: Settings,
+) -> type[StrawberryGraphQLCoreExecutionContext] | None:
+    """`api.fastpaths.execution.PlannedExecutor`, or Strawberry's default with FAST_PATHS=off
+    (imported only when used: it reaches inside graphql-core)."""
+    if not fastpaths.enabled(settings):
+        return None
+    from api.fastpaths.execution import PlannedExecutor
+
+    return PlannedExecutor
+
+
 def build_schema(
     settings: Settings, metrics: Metrics | None = None, rate_limits: RateLimits | None = None
 ) -> strawberry.Schema:
@@ -139,7 +161,7 @@ def build_schema(
         MaskUnexpectedErrors,
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(ReportingParserCache, maxsize=512),
-        partial(DocumentValidationCache, VALIDATION_RESULTS),
+        validation_cache(settings),
         # depth, aliases, cost, rate, deadline: after the caches
         *operation_guards(settings, rate_limits),
     ]
@@ -164,7 +186,7 @@ def build_schema(
         ],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        execution_context_class=PlannedExecutor,
+        execution_context_class=execution_context_class(settings),
     )
 
 

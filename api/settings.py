@@ -83,6 +83,15 @@ class Settings:
             "doc": "read-only connections per process for the nearest-first searches",
         },
     )
+    fast_paths: str = field(
+        default="on",
+        metadata={
+            "env": "FAST_PATHS",
+            "doc": "on: the code that replaces library internals (api/fastpaths, db/fastpaths); "
+            "off: the libraries' stock paths; auto: on unless a library is not the version they "
+            "were tested with (docs/limits.md)",
+        },
+    )
     log_json: bool = field(
         default=False, metadata={"env": "LOG_JSON", "doc": "one JSON object per log line"}
     )
@@ -362,6 +371,8 @@ class Settings:
             raise SettingsError(
                 f"PUBLIC_URL={self.public_url!r} must start with http:// or https://"
             )
+        if self.fast_paths not in ("on", "off", "auto"):
+            raise SettingsError(f"FAST_PATHS={self.fast_paths!r} must be on, off or auto")
         if self.password_hashing not in ("standard", "fast"):
             raise SettingsError(
                 f"PASSWORD_HASHING={self.password_hashing!r} must be standard or fast"

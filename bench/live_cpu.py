@@ -4,7 +4,7 @@ The app (`create_app`) runs in this process and N in-memory WebSocket clients ta
 ASGI (no sockets, no uvicorn): each opens `postCreated` like the benchmark's subscribers. Events
 shaped like the database's NOTIFY payload are handed to the app's broadcaster one at a time, and
 `time.process_time()` is read around "until every subscriber has its `next` message". Twice:
-with the app's graphql-transport-ws handler (payload rendered once per group, `api.fanout`) and
+with the app's graphql-transport-ws handler (payload rendered once per group, `api.fastpaths.fanout`) and
 with Strawberry's stock handler (the selection set executed per subscriber), in the same run.
 
 What it leaves out: uvicorn's framing and the socket writes (the same in both modes, and outside
@@ -203,7 +203,7 @@ async def measure_mode(
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         await asyncio.gather(*(client.close() for client in clients))
     return CpuFigures(
-        "shared (api.fanout)" if shared else "per subscriber (stock)",
+        "shared (api.fastpaths.fanout)" if shared else "per subscriber (stock)",
         events * len(members),
         cpu,
         wall,

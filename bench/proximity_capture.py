@@ -30,7 +30,7 @@ from sqlalchemy.pool import Pool
 
 from api.app import create_app
 from api.settings import PROJECT_ROOT, Settings
-from db.reads import OBSERVERS
+from db.fastpaths.reads import OBSERVERS
 
 Statement = tuple[str, dict[str, Any]]
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -38,16 +38,16 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("GraphQL parsing", ("graphql/language/",)),
     ("GraphQL validation (+ cost/depth rules)", ("graphql/validation/", "api/cost.py")),
     (
-        "execution, field resolution (graphql-core, api/execution.py)",
-        ("graphql/execution/", "graphql/pyutils", "api/execution.py"),
+        "execution, field resolution (graphql-core, api/fastpaths/execution.py)",
+        ("graphql/execution/", "graphql/pyutils", "api/fastpaths/execution.py"),
     ),
     ("Strawberry (schema, types, DataLoaders)", ("strawberry/",)),
     ("resolvers and types (api/)", ("api/resolvers/", "api/types/", "api/context.py")),
     ("rows to objects, statements (db/queries)", ("db/queries/",)),
     ("SQLAlchemy (compile, pool, execute, rows)", ("sqlalchemy/", "greenlet")),
     (
-        "psycopg (driver, pool, db/reads.py)",
-        ("psycopg/", "psycopg_binary", "psycopg_pool", "db/reads.py"),
+        "psycopg (driver, pool, db/fastpaths/reads.py)",
+        ("psycopg/", "psycopg_binary", "psycopg_pool", "db/fastpaths/reads.py"),
     ),
     ("JSON (de)serialisation", ("json/", "_json")),
     ("HTTP, ASGI, middleware (Starlette, api/)", ("starlette/", "api/", "anyio/")),
@@ -86,7 +86,7 @@ class StatementLog:
             self.checkouts += 1
 
     def on_read(self, statement: str, parameters: Mapping[str, Any]) -> None:
-        """A statement of the searches' own pool (`db.reads`): autocommit, no BEGIN."""
+        """A statement of the searches' own pool (`db.fastpaths.reads`): autocommit, no BEGIN."""
         if self.recording:
             self.statements.append((statement, dict(parameters)))
 

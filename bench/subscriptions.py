@@ -299,7 +299,7 @@ def print_cpu(console: Console, figures: list[live_cpu.CpuFigures], *, subscribe
     console.print(
         f"in process, {subscribers:,} subscribers on 1 nbhd, {shared.deliveries:,} deliveries "
         f"(no sockets): CPU per delivery {shared.cpu_us_per_delivery:.0f} µs shared "
-        f"(api.fanout) vs {stock.cpu_us_per_delivery:.0f} µs per-subscriber execution "
+        f"(api.fastpaths.fanout) vs {stock.cpu_us_per_delivery:.0f} µs per-subscriber execution "
         f"({stock.cpu_us_per_delivery / shared.cpu_us_per_delivery:.1f}×); wall "
         f"{shared.wall_us_per_delivery:.0f} vs {stock.wall_us_per_delivery:.0f} µs",
         highlight=False,

@@ -37,6 +37,16 @@ shared_clusters: list[Path] = []
 `server_url`: it stays up for other clients, and its data is kept)."""
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast-paths",
+        choices=("on", "off", "auto"),
+        default="on",
+        help="FAST_PATHS of the `settings` fixture: off runs the suite on the libraries' stock "
+        "paths (api/fastpaths); the Makefile runs a share of tests/api so",
+    )
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[LEFTOVERS] = leftovers.begin()
 
@@ -113,14 +123,17 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Settings:
     # Cheap Argon2 parameters: the suite signs up hundreds of accounts; their e-mails go to a
-    # temporary outbox, not the developer's (.data/outbox).
+    # temporary outbox, not the developer's (.data/outbox). `--fast-paths=off`: the stock paths.
     return Settings(
         database_url=database_url,
         data_dir=PROJECT_ROOT / ".data",
         password_hashing="fast",
         mail_outbox=tmp_path_factory.mktemp("outbox"),
+        fast_paths=pytestconfig.getoption("--fast-paths"),
     )
 
 

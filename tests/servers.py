@@ -22,8 +22,8 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
-from api.settings import PROJECT_ROOT
-from api.ws_protocol import LeanWebSocketsProtocol
+from api.fastpaths import websocket_protocol
+from api.settings import PROJECT_ROOT, Settings
 
 STARTUP_TIMEOUT_S = 60.0
 GRAPHQL_TRANSPORT_WS = Subprotocol("graphql-transport-ws")
@@ -153,11 +153,14 @@ async def receive_json(ws: ClientConnection, timeout: float = 5) -> dict[str, An
 @contextlib.asynccontextmanager
 async def uvicorn_serving(app: Any, **config: Any) -> AsyncIterator[uvicorn.Server]:
     """`app` under a real uvicorn server in this process, on a free port (`server.config.port`),
-    with the server's own WebSocket protocol; stopped on exit."""
+    with the server's own WebSocket protocol (`api.fastpaths.websocket_protocol` of the app's
+    settings); stopped on exit."""
     settings: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": free_port(),
-        "ws": LeanWebSocketsProtocol,
+        "ws": websocket_protocol(
+            getattr(getattr(app, "state", None), "settings", None) or Settings()
+        ),
         "log_config": None,
         "access_log": False,
     }

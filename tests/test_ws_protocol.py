@@ -1,4 +1,4 @@
-"""The trimmed WebSocket protocol (api.ws_protocol): same conversation, less held per socket."""
+"""The trimmed WebSocket protocol (api.fastpaths.ws_protocol): same conversation, less held per socket."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import asyncio
 from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import connect
 
-from api.inbox import Inbox
-from api.ws_protocol import Gate, LeanWebSocketsProtocol
+from api.fastpaths.inbox import Inbox
+from api.fastpaths.ws_protocol import Gate, LeanWebSocketsProtocol
 from tests.servers import uvicorn_serving
 
 

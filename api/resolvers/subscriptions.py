@@ -11,10 +11,10 @@ catch-up, then sends the caught-up posts, then the live ones, skipping ids alrea
 listener reconnect (database restart) or on demand, it catches up again from its last cursor.
 A consumer that cannot keep up is closed with code 4008 rather than buffered without bound.
 
-Live posts are sent through `api.fanout`: the payload of an event is rendered once per group of
-subscribers that would receive the same bytes (same document, same shaping variables, same
-rounded distance), not once per subscriber. Caught-up posts, and anything that cannot be shared,
-take Strawberry's ordinary per-subscriber path (`yield`).
+Live posts are sent through `api.fastpaths.fanout`: the payload of an event is rendered once per
+group of subscribers that would receive the same bytes (same document, same shaping variables,
+same rounded distance), not once per subscriber. Caught-up posts, anything that cannot be shared,
+and everything with FAST_PATHS=off take Strawberry's ordinary per-subscriber path (`yield`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from strawberry import relay
 
 from api.context import Context, Viewer
 from api.errors import ErrorCode, UserError
-from api.fanout import shared_frames
+from api.fastpaths.fanout import shared_frames
 from api.inputs import LocationInput
 from api.live_access import Requirement
 from api.live_cursor import LiveCursors, cursor_key

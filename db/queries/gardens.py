@@ -18,6 +18,7 @@ from sqlalchemy import Row, Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.fastpaths.reads import ReadStatement
 from db.models import Garden, GardenWaitlistEntry, Household
 from db.queries.neighbourhoods import point_param
 from db.queries.proximity import (
@@ -28,7 +29,7 @@ from db.queries.proximity import (
     nearest_query,
     nearest_statement,
 )
-from db.reads import ReadConnection, ReadStatement
+from db.searches import ReadConnection
 from geo.coords import LngLat
 
 
@@ -166,7 +167,7 @@ def nearest_gardens_statement(*, resumed: bool) -> Select[Any]:
 
 @functools.cache
 def nearest_gardens_read(*, resumed: bool) -> ReadStatement:
-    """`nearest_gardens_statement` compiled for `db.reads`, once per shape."""
+    """`nearest_gardens_statement` compiled for `db.searches`, once per shape."""
     return ReadStatement.of(nearest_gardens_statement(resumed=resumed))
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.fastpaths.reads import ReadStatement
 from db.models import SEARCH_CONFIG, Household, Item, Neighbourhood
 from db.queries.neighbourhoods import NEIGHBOURHOOD_COLUMNS
 from db.queries.proximity import (
@@ -37,8 +38,8 @@ from db.queries.proximity import (
     nearest_parameters,
     nearest_statement,
 )
-from db.reads import ReadConnection, ReadStatement
 from db.rows import NeighbourhoodRow
+from db.searches import ReadConnection
 from geo.coords import LngLat
 
 
@@ -342,7 +343,7 @@ NEIGHBOURHOOD_FIELDS = tuple(column.key for column in NEIGHBOURHOOD_COLUMNS)
 
 @functools.cache
 def nearest_lenders_read(*, category: bool, query: bool, resumed: bool) -> ReadStatement:
-    """`nearest_lenders_statement` compiled for `db.reads`, once per shape."""
+    """`nearest_lenders_statement` compiled for `db.searches`, once per shape."""
     return ReadStatement.of(
         nearest_lenders_statement(category=category, query=query, resumed=resumed)
     )

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.fastpaths.reads import ReadStatement
 from db.models import Comment, Household, Neighbourhood, Post
 from db.queries.neighbourhoods import point_param
 from db.queries.proximity import (
@@ -46,8 +47,8 @@ from db.queries.proximity import (
     nearest_query,
     nearest_statement,
 )
-from db.reads import ReadConnection, ReadStatement
 from db.rows import CommentRow, PostAuthorRow, PostRow
+from db.searches import ReadConnection
 from geo.coords import LngLat
 
 Cursor = tuple[datetime, int]
@@ -107,7 +108,7 @@ def in_feeds() -> list[ColumnElement[bool]]:
 def of_kinds(kinds: Sequence[str] | None) -> list[ColumnElement[bool]]:
     """No filter for None or an empty list: both mean "every kind". `= ANY(ARRAY[...])`, which is
     what PostgreSQL makes of an `IN` list, without SQLAlchemy's expanding parameter (so the
-    statement can also run through `db.reads`)."""
+    statement can also run through `db.searches`)."""
     return [Post.kind == any_(array(list(kinds)))] if kinds else []
 
 
@@ -345,7 +346,7 @@ def nearest_posts_statement(*, kinds: tuple[str, ...] | None, resumed: bool) -> 
 
 @functools.cache
 def nearest_posts_read(*, kinds: tuple[str, ...] | None, resumed: bool) -> ReadStatement:
-    """`nearest_posts_statement` compiled for `db.reads`, once per shape."""
+    """`nearest_posts_statement` compiled for `db.searches`, once per shape."""
     return ReadStatement.of(nearest_posts_statement(kinds=kinds, resumed=resumed))
 
 

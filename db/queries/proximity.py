@@ -28,7 +28,8 @@ from sqlalchemy import (
     select,
 )
 
-from db.reads import ReadConnection, ReadStatement, fetch_all
+from db.fastpaths.reads import ReadStatement
+from db.searches import ReadConnection, fetch_all
 from geo.coords import LngLat
 
 

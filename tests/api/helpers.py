@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from api.app import create_app
 from api.settings import Settings
-from db.reads import OBSERVERS
+from db.fastpaths.reads import OBSERVERS
 from tests.api.conftest import GraphQLClient
 from tests.api.test_neighbourhoods import REGISTER
 
@@ -46,7 +46,7 @@ async def counting_client(settings: Settings) -> AsyncIterator[tuple[GraphQLClie
         statements.append(sql)
 
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
-    OBSERVERS.statements.append(record_read)  # the searches' statements (db.reads)
+    OBSERVERS.statements.append(record_read)  # the searches' statements (db.fastpaths.reads)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

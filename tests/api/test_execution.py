@@ -1,4 +1,4 @@
-"""`PlannedExecutor` answers exactly as Strawberry's stock executor (api.execution).
+"""`PlannedExecutor` answers exactly as Strawberry's stock executor (api.fastpaths.execution).
 
 Small standalone schemas, no database: every document runs on a schema built with
 `PlannedExecutor` and on the same schema without it, and data and errors (message, path,
@@ -29,8 +29,8 @@ from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
-from api import execution
-from api.execution import PlannedExecutor
+from api.fastpaths import execution
+from api.fastpaths.execution import PlannedExecutor
 
 Outcome = tuple[Any, list[tuple[str, list[str | int] | None, list[tuple[int, int]] | None]]]
 
@@ -976,7 +976,7 @@ async def test_a_resolver_returning_an_object_failing_is_type_of() -> None:
 
 
 class PlanRecorder:
-    """Wraps `api.execution.plan_for` (called once per selection set and execution) and keeps
+    """Wraps `api.fastpaths.execution.plan_for` (called once per selection set and execution) and keeps
     what it returned: the plain fields of those plans are completed without `execute_field`
     (scalars and enums inline, without any call)."""
 

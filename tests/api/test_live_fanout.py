@@ -1,4 +1,4 @@
-"""Live posts rendered once per group of identical payloads (`api.fanout`), not per subscriber.
+"""Live posts rendered once per group of identical payloads (`api.fastpaths.fanout`), not per subscriber.
 
 In-process: WebSocket clients speak graphql-transport-ws to `create_app` over ASGI, events are
 handed to the app's broadcaster, and the frames are compared byte for byte with what
@@ -20,8 +20,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 
-from api import fanout
 from api.app import create_app
+from api.fastpaths import fanout
 from api.settings import Settings
 from bench.live_cpu import MemoryClient, Tally, fake_event, graphql_view
 from geo.coords import LngLat
@@ -54,7 +54,7 @@ async def live_app(settings: Settings) -> AsyncIterator[Starlette]:
 
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """The root values `api.fanout` executed a selection set for (the real method still runs)."""
+    """The root values `api.fastpaths.fanout` executed a selection set for (the real method still runs)."""
     seen: list[object] = []
     original = fanout.SharedFrames.render
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool
 
 from api.settings import Settings
-from db.reads import OBSERVERS
+from db.fastpaths.reads import OBSERVERS
 from tests.api.helpers import counting_client
 from tests.api.helpers import member as lender
 from tests.api.test_items import CHAVENAY, lend
@@ -52,7 +52,7 @@ async def test_a_page_with_lenders_is_one_statement_on_one_connection(
             checkouts.append(args)
 
         event.listen(Pool, "checkout", checkout)  # every pool: only the app's is used meanwhile
-        OBSERVERS.checkouts.append(checkout)  # and the searches' own (db.reads)
+        OBSERVERS.checkouts.append(checkout)  # and the searches' own (db.fastpaths.reads)
         pages = []
         after = None
         try:

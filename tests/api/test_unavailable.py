@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
-from api.fanout import BUSY_REASON
+from api.live_transport import BUSY_REASON
 from api.settings import Settings
 from tests.servers import GRAPHQL_TRANSPORT_WS, free_port, uvicorn_serving
 

@@ -1,4 +1,4 @@
-"""The searches' read path straight through psycopg (db.reads) on the real database.
+"""The searches' read path straight through psycopg (db.fastpaths.reads) on the real database.
 
 `ReadStatement` must give the rows SQLAlchemy would have given for the same statement and
 parameters, or refuse the statement; the `ReadPool`'s connections must be read-only, replaced
@@ -37,6 +37,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.runtime import libpq_url
+from db.fastpaths.reads import (
+    OBSERVERS,
+    ReadPool,
+    ReadStatement,
+    UnsupportedStatement,
+    fetch_all,
+)
 from db.models import Item
 from db.queries.households import register_household
 from db.queries.items import (
@@ -47,13 +54,6 @@ from db.queries.items import (
     nearest_lenders_read,
     nearest_lenders_statement,
     to_nearby,
-)
-from db.reads import (
-    OBSERVERS,
-    ReadPool,
-    ReadStatement,
-    UnsupportedStatement,
-    fetch_all,
 )
 from geo.coords import LngLat
 

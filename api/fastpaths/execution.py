@@ -1,5 +1,13 @@
 """Field execution without per-field ceremony for the fields that need none.
 
+Replaces: graphql-core's per-field `execute_field` under Strawberry's default execution context
+(`StrawberryGraphQLCoreExecutionContext`), which is what runs with FAST_PATHS=off.
+Figure (bench/README.md, fourth session; commits 410b2b1, 075fac4): B/A 0.83 of the CPU of a
+whole nearestLenders request, measured in process with the same requests alternated.
+Tested with: graphql-core 3.3.2, strawberry-graphql 0.341.3 (`api.fastpaths.TESTED_WITH`).
+Reaches inside: graphql-core's `graphql.execution.collect_fields` and `executor` (not its public
+API), Strawberry's `StrawberryField` and resolver internals.
+
 graphql-core executes every field the same way: build a `GraphQLResolveInfo`, coerce
 arguments, call the resolver through Strawberry's wrappers (for a plain attribute, a wrapper
 around `getattr`; for a method, Info construction, argument conversion and a chain of field

@@ -1,5 +1,13 @@
 """uvicorn's sans-I/O WebSocket protocol, trimmed of what an idle connection need not hold.
 
+Replaces: uvicorn's own `WebSocketsSansIOProtocol` (`ws="websockets-sansio"`, what runs with
+FAST_PATHS=off; `websocket_protocol(settings)` gives either).
+Figure (commit c769c93; bench/README.md, "subscriptions"): 56.4 -> 49.0 KiB per idle live
+subscription, under the issue's budget of 50 KiB.
+Tested with: uvicorn 0.55.0 (`api.fastpaths.TESTED_WITH`): it subclasses a protocol class and
+replaces two of its private attributes (`queue`, `writable`), and deletes two (`request`,
+`response`).
+
 A live-post subscriber keeps its connection for hours while doing nothing, so what each idle
 connection holds is what a server's memory is made of (the issue's budget: 50 KiB per idle
 subscription, everything included). uvicorn's `WebSocketsSansIOProtocol`, measured with
@@ -21,7 +29,7 @@ from typing import Any
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from api.inbox import Inbox
+from api.fastpaths.inbox import Inbox
 
 
 class Gate:

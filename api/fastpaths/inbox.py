@@ -1,5 +1,11 @@
 """A FIFO with one waiting consumer that allocates nothing while nobody waits.
 
+Replaces: `asyncio.Queue`, in uvicorn's WebSocket protocol (`ws_protocol`, switched by
+FAST_PATHS) and as each live subscription's inbox (`api.pubsub.Subscriber`, in both modes: it
+reaches inside no library, and the subscriber's bounded, overflow-to-RESYNC logic is built on it).
+Figure (commit c769c93): part of 56.4 -> 49.0 KiB per idle live subscription.
+Tested with: Python 3.11's asyncio (no third-party library).
+
 Why not `asyncio.Queue`: it is four deques (~3 KiB) per instance, and the server holds one per
 live subscription and one per WebSocket connection for hours, nearly always empty. This is a
 list and, only while the consumer waits, one future (~0.2 KiB).

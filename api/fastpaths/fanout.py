@@ -1,5 +1,17 @@
 """Shared rendering of live events: one execution per group of identical payloads, not per socket.
 
+Replaces: Strawberry's per-subscriber path (graphql-core's `execute_subscription_event` and a
+JSON encoding per socket and per event), which is what runs with FAST_PATHS=off: the app then
+uses `api.live_transport.LiveTransportWSHandler`, no operation is current, `shared_frames`
+returns None and the resolver yields its root values.
+
+Figure (commit 1d24fd7; bench/README.md, "subscriptions", last line): 39 µs of CPU per delivery
+instead of ~540 µs in process, for 1,000 subscribers of one neighbourhood.
+
+Tested with: strawberry-graphql 0.341.3, graphql-core 3.3.2 (`api.fastpaths.TESTED_WITH`).
+Reaches inside: Strawberry's `Operation` and handler (`view.encode_json`, `schema._schema`,
+`execution_context_class.build`), `Info._raw_info`, graphql-core's `build_per_event_executor`.
+
 Why: graphql-core runs a subscription's selection set once per subscriber and per event, and
 Strawberry then builds a result and encodes it per socket: about 500 µs of CPU per delivery, so
 1,000 subscribers on one neighbourhood saturated a process at 2 posts a second.
@@ -30,7 +42,6 @@ import contextlib
 import contextvars
 import inspect
 import json
-import logging
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -45,17 +56,13 @@ from graphql import (
     execute_subscription_event,
     visit,
 )
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 
+from api import fastpaths
 from api.context import Context
-from api.live_access import registry_of
+from api.live_transport import LiveTransportWSHandler
 from api.pubsub import Delivery
 
 CURRENT_OPERATION: contextvars.ContextVar[Operation[Context, None] | None] = contextvars.ContextVar(
@@ -64,42 +71,13 @@ CURRENT_OPERATION: contextvars.ContextVar[Operation[Context, None] | None] = con
 """The graphql-transport-ws operation whose task is running (set at the top of that task)."""
 
 
-log = logging.getLogger("voisinage.live")
-
-TRY_AGAIN_LATER = 1013
-BUSY_REASON = "Service busy or restarting: retry shortly."
 ENVELOPE_PROBE_END = "null}"
 ENVELOPE_END = "}"
 
 
-class LiveTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's graphql-transport-ws handler, telling each operation's resolver who it is,
-    and registering each authenticated connection with `api.live_access` (so that a revoked
-    credential closes it) for as long as it is open.
-
-    Everything else (init timeout, per-connection limit, ping/pong, complete) is Strawberry's.
-    """
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        """Strawberry's, except that a database out of reach while authenticating (pool
-        exhausted, server restarting) closes with 1013 "Try Again Later", which clients retry,
-        instead of escaping as an error in the ASGI application."""
-        try:
-            await super().handle_connection_init(message)
-            if self.connection_acknowledged and self.context.broadcaster is not None:
-                # From now on a revoked credential or a lost right closes it (4403).
-                registry = registry_of(self.context.broadcaster)
-                self.context.live_access = await registry.admit(self.context)
-        except (SQLAlchemyError, OSError):
-            log.warning("could not authenticate a WebSocket: database unavailable")
-            with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client has gone
-                await self.websocket.close(code=TRY_AGAIN_LATER, reason=BUSY_REASON)
-
-    async def shutdown(self) -> None:
-        await super().shutdown()
-        access = self.context.live_access
-        if access is not None:
-            access.release()
+class SharingTransportWSHandler(LiveTransportWSHandler):
+    """The API's graphql-transport-ws handler (`api.live_transport`), telling each operation's
+    resolver who it is, so that `shared_frames` can render an event once for its group."""
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # The task runs in its own copy of the context: this is seen only by this operation.
@@ -173,9 +151,10 @@ class SharedFrames:
 
 
 def shared_frames(info: Any) -> SharedFrames | None:
-    """The sharing helper for the running subscription, or None outside the WebSocket handler."""
+    """The sharing helper for the running subscription, or None outside the WebSocket handler
+    or with FAST_PATHS=off (the resolver then yields, as Strawberry expects)."""
     operation = CURRENT_OPERATION.get()
-    if operation is None:
+    if operation is None or not fastpaths.enabled(info.context.settings):
         return None
     adapter = operation.handler.websocket
     if not isinstance(adapter, ASGIWebSocketAdapter):
