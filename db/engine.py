@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from db.reads import why_dead
+from db.fastpaths.reads import why_dead
 
 
 def async_url(url: str) -> str:
