@@ -50,8 +50,10 @@ $(BIN)/pip-compile:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install -q "$$(grep -o '^pip-tools==[^ ]*' requirements/dev.txt || echo pip-tools)"
 
+# REPLICA=1 make run: also a hot standby of the embedded cluster, serving queries' reads
+# (python -m api serve --replica; docs/scale.md).
 run: bootstrap web
-	$(BIN)/python -m api serve
+	$(BIN)/python -m api serve $(if $(REPLICA),--replica)
 
 # The web client (web/, docs/web.md), which `python -m api serve` serves at /: Chromium for its
 # end-to-end tests and its npm packages as locked (scripts/bootstrap-web.sh), then web/dist.

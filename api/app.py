@@ -40,6 +40,7 @@ from api.live_transport import LiveTransportWSHandler
 from api.observability import Metrics, RequestLogMiddleware, RequestState
 from api.pubsub import Broadcaster
 from api.ratelimit import RateLimits
+from api.replica_routing import build_replicas, enter_route
 from api.runtime import libpq_url
 from api.schema import build_schema
 from api.settings import Settings
@@ -51,6 +52,7 @@ from db.engine import create_engine
 from db.fastpaths.reads import ReadPool
 from db.migrate import head_revision
 from db.passwords import PasswordHashing
+from db.replicas import CHECKOUT_TIMEOUT_S, ReplicaCollector, RoutedEngine, RoutedReads
 from db.searches import EngineReads, Reads
 from geo.service_area import service_area_named
 
@@ -95,6 +97,12 @@ class VoisinageGraphQL(GraphQLOverHTTP):
         self.passwords = PasswordHashing(settings.password_hashing)
         self.broadcaster = broadcaster
         self.reads = reads
+        # With standbys (DATABASE_REPLICA_URLS) a query's reads follow its route (db.replicas);
+        # authentication keeps `self.reader`: a token just issued or revoked is on the primary.
+        self.replicas = reads.replicas if isinstance(reads, RoutedReads) else None
+        self.routed_reader = (
+            RoutedEngine(self.reader, self.replicas) if self.replicas is not None else None
+        )
         self.rate_limits = rate_limits
         self.connections_by_viewer: Counter[str] = Counter()
 
@@ -163,6 +171,8 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             # Pool exhausted or database away: a JSON 503 the client can retry, not a bare 500.
             log.warning("could not authenticate: database unavailable")
             raise HTTPException(503, "The service is busy or restarting: retry shortly.") from None
+        if self.replicas is not None:
+            enter_route(self.replicas, viewer, websocket=isinstance(request, WebSocket))
         return Context(
             settings=self.settings,
             engine=self.engine,
@@ -173,7 +183,7 @@ class VoisinageGraphQL(GraphQLOverHTTP):
             broadcaster=self.broadcaster,
             request_scope=dict_scope(request) if isinstance(request, WebSocket) else None,
             websocket=request if isinstance(request, WebSocket) else None,
-            read_engine=self.reader,
+            read_engine=self.routed_reader or self.reader,
             read_pool=self.reads,
             passwords=self.passwords,
             rate_limits=self.rate_limits,
@@ -201,6 +211,18 @@ def create_app(settings: Settings) -> Starlette:
         if fastpaths.enabled(settings)
         else EngineReads(engine)
     )
+    replicas = build_replicas(
+        settings,
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        lambda conninfo, standby: (  # each standby's searches on the primary's path
+            ReadPool(conninfo, size=settings.db_read_pool_size, timeout_s=CHECKOUT_TIMEOUT_S)
+            if fastpaths.enabled(settings)
+            else EngineReads(standby)
+        ),
+    )
+    if replicas is not None:  # standbys: the searches, and every read of a query, may go there
+        reads = RoutedReads(reads, replicas)
+        metrics.registry.register(ReplicaCollector(replicas))
     rate_limits = RateLimits(settings)  # counters in Redis (REDIS_URL) or in this process
     graphql = VoisinageGraphQL(settings, engine, metrics, broadcaster, reads, rate_limits)
     expected_revision = head_revision()
@@ -235,6 +257,10 @@ def create_app(settings: Settings) -> Starlette:
                     "expected": expected_revision,
                 },
                 503,
+            )
+        if replicas is not None:  # reported, never a reason to be unready: the primary serves
+            return JSONResponse(
+                {"status": "ready", "revision": revision, "replicas": replicas.status()}
             )
         return JSONResponse({"status": "ready", "revision": revision})
 

@@ -68,11 +68,19 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default: PORT)")] = None,
     seed: Annotated[bool | None, typer.Option(help="Load the demo seed first")] = None,
+    replica: Annotated[
+        bool,
+        typer.Option(
+            help="Also run a hot standby of the embedded cluster (in <data dir>/standby) and "
+            "serve queries' reads from it (docs/scale.md)"
+        ),
+    ] = False,
 ) -> None:
     """Migrate, load the demo seed and serve the API (Ctrl-C or SIGTERM stops it and the embedded database)."""
     import uvicorn
 
     from api.fastpaths import websocket_protocol
+    from api.replica_routing import embedded_standby
     from db.migrate import upgrade
 
     settings = load_settings()
@@ -80,8 +88,14 @@ def serve(
     port = port or settings.port
     check_port_free(host, port)
     signal.signal(signal.SIGTERM, exit_on_sigterm)
-    with database(settings) as resolved:
+    with (
+        database(settings) as resolved,
+        embedded_standby(settings, enabled=replica) as replica_url,
+    ):
         assert resolved.database_url
+        if replica_url is not None:  # workers rebuild settings from env
+            os.environ["DATABASE_REPLICA_URLS"] = replica_url
+            err.print("reads of queries from a hot standby of the embedded cluster")
         upgrade(resolved.database_url)
         if settings.seed_demo if seed is None else seed:
             from seeds.demo import load_demo
@@ -94,6 +108,15 @@ def serve(
                 f"[yellow]warning:[/] WORKERS={settings.workers} without REDIS_URL: each worker "
                 "counts rate limits and failed sign-ins alone (up to "
                 f"{settings.workers} times the limits); set REDIS_URL to share them.",
+                highlight=False,
+            )
+        if (settings.database_replica_urls or replica_url) and (
+            settings.workers > 1 and settings.redis_url is None
+        ):
+            err.print(
+                "[yellow]warning:[/] standbys and several workers without REDIS_URL: each "
+                "worker knows only the writes it served, so a viewer may miss their own write "
+                "on a standby; set REDIS_URL (docs/scale.md).",
                 highlight=False,
             )
         err.print(f"[green]Voisinage[/] on http://{host}:{port}/graphql", highlight=False)

@@ -21,6 +21,7 @@ from api.pagination import PageInfo, decode_id_cursor, encode_cursor, page_info,
 from api.ratelimit import proximity_refusal
 from api.settings import Settings
 from db.queries.proximity import R
+from db.replicas import run_read
 from db.searches import ReadConnection, Reads
 from geo.coords import LngLat
 from geo.distance import round_distance_m
@@ -227,7 +228,8 @@ class NearestSearch:
         (a row deleted since is an INVALID_CURSOR), then `rows` fetches one row more than a
         page, which only tells that a next page exists."""
         after_id = decode_id_cursor(after, self.cursor_kind)
-        async with reads.connection() as conn:
+
+        async def read(conn: ReadConnection) -> tuple[list[tuple[R, float]], Anchor | None]:
             anchor = None
             if after_id is not None:
                 found_m = await distance_m(conn, self.origin, after_id)
@@ -245,6 +247,10 @@ class NearestSearch:
                 after=anchor,
                 max_distance_m=self.max_distance_m,
             )
+            return found, anchor
+
+        # On a standby when the request may read there; on the primary again if it fails.
+        found, anchor = await run_read(reads, read)
         return self.page(found, resumed=anchor is not None)
 
     def page(self, rows: Sequence[tuple[R, float]], *, resumed: bool) -> NearestPage[R]:

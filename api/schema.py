@@ -27,6 +27,7 @@ from api.guards import (
 )
 from api.observability import Metrics, OperationMetrics
 from api.ratelimit import RateLimits
+from api.replica_routing import ReplicaRouting
 from api.resolvers.account_lifecycle import AccountLifecycleMutation, AccountLifecycleQuery
 from api.resolvers.accounts import AccountMutation, AccountQuery
 from api.resolvers.carpools import CarpoolMutation, CarpoolQuery
@@ -167,6 +168,8 @@ def build_schema(
     ]
     if metrics is not None:
         extensions.append(partial(OperationMetrics, metrics))
+    if settings.database_replica_urls:  # a mutation's reads on the primary, and its mark
+        extensions.append(ReplicaRouting)
     return VoisinageSchema(
         query=Query,
         mutation=Mutation,

@@ -92,6 +92,21 @@ class Settings:
             "were tested with (docs/limits.md)",
         },
     )
+    database_replica_urls: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "env": "DATABASE_REPLICA_URLS",
+            "doc": "comma-separated URLs of hot standbys of DATABASE_URL that serve the reads of "
+            "queries (docs/scale.md); empty: every read on the primary",
+        },
+    )
+    replica_max_lag_s: float = field(
+        default=5.0,
+        metadata={
+            "env": "REPLICA_MAX_LAG_SECONDS",
+            "doc": "a standby further behind the primary than this is skipped until it catches up",
+        },
+    )
     log_json: bool = field(
         default=False, metadata={"env": "LOG_JSON", "doc": "one JSON object per log line"}
     )

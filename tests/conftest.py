@@ -29,6 +29,7 @@ from db.engine import create_engine
 from db.migrate import upgrade
 from db.models import Base
 from tests import leftovers
+from tests.replication import replicated  # noqa: F401 - a session fixture (~15 s), made once
 from tests.servers import server_groups
 
 LEFTOVERS = pytest.StashKey[leftovers.Run]()
