@@ -30,6 +30,7 @@ from db.models import (
     Item,
     Loan,
     LoanReview,
+    Notification,
     PartnerAuthorisation,
     Post,
     Report,
@@ -109,6 +110,7 @@ async def export_account(conn: AsyncConnection, account_id: int) -> dict[str, An
         ),
         "reportsFiled": await rows_of(conn, Report, Report.reporter_account_id == account_id),
         "feedback": await rows_of(conn, Feedback, Feedback.account_id == account_id),
+        "notifications": await rows_of(conn, Notification, Notification.household_id == mine),
     }
 
 
@@ -144,8 +146,9 @@ async def erase_household(conn: AsyncConnection, household_id: int) -> None:
     """Turn a household nobody signs in to any more into an anonymous tombstone.
 
     Its pending loans are cancelled, its offers (items without a loan, skills, gardens,
-    carpools) deleted and the items its loans refer to withdrawn and emptied; its exact home
-    becomes its public (displaced) location, its name "Ancien voisin".
+    carpools) and its inbox (notifications, which name its neighbours) deleted and the items
+    its loans refer to withdrawn and emptied; its exact home becomes its public (displaced)
+    location, its name "Ancien voisin".
     """
     is_borrower = Loan.borrower_household_id == household_id
     await conn.execute(
@@ -168,7 +171,8 @@ async def erase_household(conn: AsyncConnection, household_id: int) -> None:
         .values(available=False, description="", photo_urls=[], updated_at=func.now())
     )
     await conn.execute(RELEASE_SEATS, {"household_id": household_id})
-    for model in (Skill, Garden, Carpool, GardenWaitlistEntry, PartnerAuthorisation):
+    offers = (Skill, Garden, Carpool, GardenWaitlistEntry, PartnerAuthorisation, Notification)
+    for model in offers:
         await conn.execute(delete(model).where(model.household_id == household_id))
     await conn.execute(
         update(Household)

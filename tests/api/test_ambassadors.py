@@ -236,7 +236,10 @@ async def test_the_new_moderation_examples_run_on_the_demo_seed(
     (`Animates`), hides a post and restores it (`Unhide`), the member reads the inbox."""
     from seeds.demo import load_demo
     from tests.api.test_moderation_docs import operations, run, signed_in
+    from tests.conftest import TABLES
 
+    async with clean_db.begin() as conn:  # the live tests above leave their data behind
+        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     await load_demo(database_url)
     ops = operations()
     member_client = await signed_in(gql, ops, "membre@demo.voisinage.fr")

@@ -285,3 +285,22 @@ async def test_the_inbox_and_digest_examples_of_the_docs_run(gql: GraphQLClient)
     assert (await author.data(ops["DigestSetting"]))["me"]["digestEnabled"] is True
     refused = (await gql.data(ops["Unsubscribe"], {"token": "1-0"}))["unsubscribeDigest"]
     assert refused["code"] == "INVALID_TOKEN"
+
+
+async def test_the_inbox_is_exported_and_erased_with_the_household(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    author = await member(gql, "Famille Partante", CHAVENAY)
+    neighbour = await member(gql, "Famille Restante", NEXT_DOOR)
+    await comment(neighbour, await write_post(author, "Dernière annonce"))
+    exported = (await author.data("{ exportMyData { data } }"))["exportMyData"]["data"]
+    [stored] = exported["notifications"]
+    assert stored["kind"] == "COMMENT_ADDED" and "Famille Restante" in stored["message"]
+
+    deleted = await author.data(
+        """mutation { deleteAccount(password: "correct horse battery") { __typename } }"""
+    )
+    assert deleted["deleteAccount"]["__typename"] == "DeleteAccountSuccess", deleted
+    async with clean_db.connect() as conn:
+        left = (await conn.execute(text("SELECT count(*) FROM notifications"))).scalar_one()
+    assert left == 0
