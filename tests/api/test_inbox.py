@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.settings import Settings
 from db.queries.events import notify_household
 from tests.api.conftest import GraphQLClient, promote_to_admin
-from tests.api.helpers import member
+from tests.api.helpers import counting_client, member
 from tests.security.live_sockets import bearer, data, live_socket
 from tests.security.live_sockets import member as live_member
 from tests.security.live_sockets import post as live_post
@@ -304,3 +305,21 @@ async def test_the_inbox_is_exported_and_erased_with_the_household(
     async with clean_db.connect() as conn:
         left = (await conn.execute(text("SELECT count(*) FROM notifications"))).scalar_one()
     assert left == 0
+
+
+async def test_a_page_of_the_inbox_costs_a_constant_number_of_statements(
+    settings: Settings, clean_db: AsyncEngine
+) -> None:
+    async with counting_client(settings) as (client, statements):
+        author = await member(client, "Famille Très Lue", CHAVENAY)
+        fan = await member(client, "Famille Fan", NEXT_DOOR)
+        post_id = await write_post(author, "Fil très commenté")
+        for n in range(12):
+            await comment(fan, post_id, f"Message {n}")
+        counts = {}
+        for first in (2, 12):
+            statements.clear()
+            page = await inbox(author, first=first)
+            assert len(page["notifications"]["edges"]) == first
+            counts[first] = len(statements)
+    assert counts[12] == counts[2] <= 4, statements
