@@ -45,7 +45,12 @@ from api.resolvers.partner_authorisations import (
     PartnerAuthorisationMutation,
     PartnerAuthorisationQuery,
 )
-from api.resolvers.partners import PartnerMutation, PartnerQuery
+from api.resolvers.partners import (
+    PartnerMutation,
+    PartnerQuery,
+    PartnerSelfMutation,
+    PartnerSelfQuery,
+)
 from api.resolvers.posts import PostMutation, PostQuery
 from api.resolvers.reports import ReportMutation, ReportQuery
 from api.resolvers.reviews import ReviewMutation
@@ -71,6 +76,7 @@ class Query(
     AccountLifecycleQuery,
     FeedbackQuery,
     PartnerQuery,
+    PartnerSelfQuery,
     NeighbourhoodQuery,
     ItemQuery,
     PostQuery,
@@ -100,6 +106,7 @@ class Mutation(
     AccountLifecycleMutation,
     FeedbackMutation,
     PartnerMutation,
+    PartnerSelfMutation,
     NeighbourhoodMutation,
     HouseholdMutation,
     ItemMutation,

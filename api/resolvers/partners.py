@@ -22,6 +22,7 @@ from api.errors import (
     forbidden,
     unauthenticated,
 )
+from api.pagination import decode_id_cursor, encode_cursor, keyset_page_info, page_size
 from api.resolvers.neighbourhoods import decode_neighbourhood_id, validation_error
 from api.scalars import GeoJSON
 from api.types.partner import (
@@ -31,9 +32,11 @@ from api.types.partner import (
     PartnerKeySecret,
     PartnerScope,
 )
+from api.types.post import Post, PostConnection, PostEdge
 from api.validation import clean_boundary, clean_text, decode_node_id
 from db.queries import partners as partner_queries
 from db.queries import stats as stats_queries
+from services import partners as partner_service
 
 Info = strawberry.Info[Context, None]
 MAX_TERRITORY_M2 = 2_000_000_000.0  # a département at most
@@ -143,6 +146,83 @@ class PartnerQuery:
         return NeighbourhoodStats(
             member_count=members or 0, months=[MonthlyFigures.from_row(row) for row in figures]
         )
+
+
+def partner_key_id(info: Info) -> int:
+    """The key of the request; refused (UNAUTHENTICATED) when the request sends none."""
+    key_id = info.context.viewer.partner_key_id
+    if key_id is None:
+        raise UserError(
+            ErrorCode.UNAUTHENTICATED, "Send your partner key as the `X-API-Key` header."
+        )
+    return key_id
+
+
+@strawberry.type
+class PartnerSelfQuery:
+    @strawberry.field(
+        description="The posts this key wrote on behalf of households (createPost with "
+        "onBehalfOf), newest first. UNAUTHENTICATED without an `X-API-Key` header."
+    )
+    async def partner_posts(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 1 to 100 (MAX_PAGE_SIZE); default 10."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> PostConnection:
+        key_id = partner_key_id(info)
+        limit = page_size(first, info.context.settings.max_page_size)
+        after_id = decode_id_cursor(after, PARTNER_POST_CURSOR)
+        rows = await partner_service.partner_posts(
+            info.context.reader, key_id, limit=limit + 1, after_id=after_id
+        )
+        edges = [
+            PostEdge(node=Post.from_row(row), cursor=encode_cursor(PARTNER_POST_CURSOR, row.id))
+            for row in rows[:limit]
+        ]
+        return PostConnection(
+            edges=edges,
+            page_info=keyset_page_info(edges, fetched=len(rows), limit=limit, after=after_id),
+        )
+
+
+PARTNER_POST_CURSOR = "pp"
+
+
+@strawberry.type(description="The post is deleted.")
+class DeletePartnerPostSuccess:
+    deleted_post_id: relay.GlobalID = strawberry.field(description="Global ID it had.")
+
+
+DeletePartnerPostResult = Annotated[
+    DeletePartnerPostSuccess | ValidationError | NotFoundError | UnauthenticatedError,
+    strawberry.union("DeletePartnerPostResult"),
+]
+
+
+@strawberry.type
+class PartnerSelfMutation:
+    @strawberry.mutation(
+        description="Delete a post this key wrote on behalf of a household (its own correction; "
+        "NOT_FOUND for any other post). UNAUTHENTICATED without an `X-API-Key` header."
+    )
+    async def delete_partner_post(self, info: Info, id: relay.GlobalID) -> DeletePartnerPostResult:
+        key_id = info.context.viewer.partner_key_id
+        if key_id is None:
+            return unauthenticated()
+        try:
+            post_id = decode_node_id(id, "Post", argument="id", message="This is not a post ID.")
+        except UserError as error:
+            return validation_error(error)
+        refused = await partner_service.delete_partner_post(info.context.engine, key_id, post_id)
+        if refused is not None:
+            return NotFoundError(code=ErrorCode.NOT_FOUND, message=refused.message)
+        return DeletePartnerPostSuccess(deleted_post_id=id)
 
 
 @strawberry.type

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from enum import Enum
 
 import strawberry
 from strawberry import relay
 
+from api.context import Context
+from api.scalars import GeoJSON
+from api.types.household import Household
+from api.types.neighbourhood import Neighbourhood
 from db.queries.partners import PartnerKeyRow
 from db.queries.stats import MonthFigures
+from services import partners as partner_service
 
 
 @strawberry.enum(description="What a partner key may read (and, with POST_ON_BEHALF, write).")
@@ -49,9 +55,51 @@ class PartnerKey:
         description="After a rotation, the old secret keeps working until then."
     )
 
+    key_id: strawberry.Private[int]
+
+    def shown_to_key(self, info: strawberry.Info[Context, None]) -> bool:
+        return info.context.viewer.partner_key_id == self.key_id
+
+    @strawberry.field(
+        description="The neighbourhoods this key reads (granted by ID, or inside its territory). "
+        "Shown to the key itself (currentPartnerKey); null for anyone else."
+    )
+    async def neighbourhoods(
+        self, info: strawberry.Info[Context, None]
+    ) -> list[Neighbourhood] | None:
+        if not self.shown_to_key(info):
+            return None
+        granted = sorted(info.context.viewer.partner_neighbourhoods)
+        rows = await info.context.loaders.neighbourhood_by_id.load_many(granted)
+        return [Neighbourhood.from_row(row) for row in rows if row is not None]
+
+    @strawberry.field(
+        description="The key's territory as a GeoJSON (Multi)Polygon (lng/lat), null if it has "
+        "none. Shown to the key itself and to admins."
+    )
+    async def territory(self, info: strawberry.Info[Context, None]) -> GeoJSON | None:
+        if not (self.shown_to_key(info) or info.context.viewer.is_admin):
+            return None
+        value = await partner_service.key_territory(info.context.reader, self.key_id)
+        return GeoJSON(json.loads(value)) if value is not None else None
+
+    @strawberry.field(
+        description="The households that authorise this key to post on their behalf now "
+        "(authorisePartner), oldest grant first: names only, homes stay private. Shown to the "
+        "key itself; null for anyone else."
+    )
+    async def authorising_households(
+        self, info: strawberry.Info[Context, None]
+    ) -> list[Household] | None:
+        if not self.shown_to_key(info):
+            return None
+        rows = await partner_service.authorising_households(info.context.reader, self.key_id)
+        return [Household.from_row(row) for row in rows]
+
     @classmethod
     def from_row(cls, row: PartnerKeyRow) -> PartnerKey:
         return cls(
+            key_id=row.id,
             id=relay.GlobalID("PartnerKey", str(row.id)),
             name=row.name,
             scopes=[PartnerScope[scope] for scope in row.scopes],

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -320,3 +320,41 @@ async def mark_posted_via(conn: AsyncConnection, post_id: int, key_id: int, name
     await conn.execute(
         update(Post).where(Post.id == post_id).values(posted_via_key_id=key_id, posted_via=name)
     )
+
+
+async def key_territory_geojson(conn: AsyncConnection, key_id: int) -> str | None:
+    """The key's territory as GeoJSON text (lng/lat), None when it has none."""
+    result = await conn.execute(
+        select(func.ST_AsGeoJSON(PartnerKey.territory)).where(PartnerKey.id == key_id)
+    )
+    value = result.scalar_one_or_none()
+    return str(value) if value is not None else None
+
+
+async def authorising_household_ids(conn: AsyncConnection, key_id: int) -> list[int]:
+    """Households whose authorisation of this key is live now, oldest grant first."""
+    result = await conn.execute(
+        select(PartnerAuthorisation.household_id)
+        .where(PartnerAuthorisation.key_id == key_id, PartnerAuthorisation.revoked_at.is_(None))
+        .order_by(PartnerAuthorisation.granted_at, PartnerAuthorisation.household_id)
+    )
+    return [int(value) for value in result.scalars()]
+
+
+async def post_ids_by_key(
+    conn: AsyncConnection, key_id: int, *, limit: int, after_id: int | None
+) -> list[int]:
+    """The posts this key wrote on behalf of households, newest first (keyset on the id)."""
+    query = select(Post.id).where(Post.posted_via_key_id == key_id)
+    if after_id is not None:
+        query = query.where(Post.id < after_id)
+    result = await conn.execute(query.order_by(Post.id.desc()).limit(limit))
+    return [int(value) for value in result.scalars()]
+
+
+async def delete_post_by_key(conn: AsyncConnection, key_id: int, post_id: int) -> bool:
+    """Delete a post this key wrote; False when it wrote no such post."""
+    result = await conn.execute(
+        delete(Post).where(Post.id == post_id, Post.posted_via_key_id == key_id).returning(Post.id)
+    )
+    return result.scalar_one_or_none() is not None
