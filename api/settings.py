@@ -319,8 +319,10 @@ class Settings:
         default="",
         metadata={
             "env": "LIVE_CURSOR_SECRET",
-            "doc": "key signing live-post cursors (docs/live.md); empty: a random key kept in "
-            "the data directory (live-cursor.key), shared by the workers of one machine",
+            "doc": "key signing live-post cursors and the weekly digest's unsubscribe links "
+            "(docs/live.md); empty: a random key kept in the data directory (live-cursor.key), "
+            "shared by the workers of one machine (set it when the `digest` cron runs on another "
+            "machine)",
         },
     )
     smtp_url: str | None = field(
