@@ -1,10 +1,10 @@
 """Read replicas: which server each read goes to, and how fresh every hot standby is.
 
 With `DATABASE_REPLICA_URLS` set (one or several PostgreSQL streaming-replication standbys),
-the reads of a GraphQL *query* — the nearest-first searches through `db.reads`, the rest
-through the autocommit reader — go to a standby; writes, LISTEN/NOTIFY, authentication, every
-read of a mutation or a subscription, and every read inside a use case (services use the primary
-engine) stay on the primary. The rules (docs/scale.md, "Read replicas"):
+the reads of a GraphQL *query* — the nearest-first searches through their pool
+(`db.searches`), the rest through the autocommit reader — go to a standby; writes,
+LISTEN/NOTIFY, authentication, every read of a mutation or a subscription, and every read inside
+a use case (services use the primary engine) stay on the primary. The rules (docs/scale.md, "Read replicas"):
 
 - **Read your writes.** After a mutation, `record_write` stores the primary's
   `pg_current_wal_lsn()` — taken after the mutation's transactions committed, so at or past their
@@ -55,6 +55,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.engine import create_engine
+from db.searches import ReadConnection, Reads
 
 log = logging.getLogger("voisinage.replicas")
 
@@ -71,21 +72,6 @@ AWAY = "unreachable"
 """How a standby's `reason` starts while it cannot be reached."""
 RETRYABLE_SQLSTATES = frozenset({"40001", "57P01", "57P02", "57P03"})
 """Recovery conflict on the standby, administrator shutdown, crash, cannot connect now."""
-
-ReadConnection = Any
-"""A searches' connection: psycopg's (fast path) or SQLAlchemy's (stock), as `db.searches`."""
-
-
-class Reads(Protocol):
-    """Where the searches' statements run (`db.searches.Reads`: a psycopg `ReadPool`, or the
-    engine): a connection at a time, opened and closed by the application's lifespan."""
-
-    def connection(self) -> AbstractAsyncContextManager[ReadConnection]: ...
-
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
 
 ROUTE: ContextVar[Route | None] = ContextVar("voisinage_replica_route", default=None)
 

@@ -20,19 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.runtime import libpq_url
 from db.engine import create_engine
-from db.reads import ReadPool
+from db.fastpaths.reads import ReadPool
 from db.replicas import (
     CHECKOUT_TIMEOUT_S,
     ROUTE,
     MemoryMarks,
-    ReadConnection,
-    Reads,
     RedisMarks,
     ReplicaSet,
     RoutedEngine,
     RoutedReads,
     lsn_to_int,
 )
+from db.searches import ReadConnection, Reads
 from tests.replication import Replicated
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
