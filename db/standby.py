@@ -79,6 +79,10 @@ class EmbeddedStandby(EmbeddedPostgres):
                 f"pg_basebackup of 127.0.0.1:{primary.port} failed: "
                 f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}"
             )
+        # Vacuum on the primary then spares the rows a search on the standby is reading, rather
+        # than the standby cancelling the search (it would be run again on the primary).
+        with (layout.data_dir / "postgresql.auto.conf").open("a") as auto_conf:
+            auto_conf.write("hot_standby_feedback = on\n")
 
     def follow(self, port: int) -> None:
         """Point `primary_conninfo` at the primary's port of today (it takes a free port at
