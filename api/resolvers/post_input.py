@@ -62,6 +62,45 @@ class CreatePostInput:
     )
 
 
+@strawberry.input(
+    description="A post's new content, all of it, checked exactly as createPost's for the "
+    "post's kind (which stays, as do its neighbourhood and its comments)."
+)
+class UpdatePostInput:
+    title: str = strawberry.field(description="Short title, 1 to 120 characters.")
+    body: str = strawberry.field(default="", description="Text, up to 5,000 characters.")
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="As createPost's expiresAt (its default too)."
+    )
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="EVENT only, required: as createPost's startsAt."
+    )
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="EVENT only, optional: as createPost's endsAt."
+    )
+    place_name: str | None = strawberry.field(
+        default=None, description="EVENT only, required: as createPost's placeName."
+    )
+    place_location: LocationInput | None = strawberry.field(
+        default=None,
+        description="EVENT only, optional: the place as a point. Without it the post keeps the "
+        "point it had (your household's public location, never shown).",
+    )
+
+    def as_creation(self, kind: PostKind) -> CreatePostInput:
+        """The same content as a createPost input of `kind`, for the same checks."""
+        return CreatePostInput(
+            kind=kind,
+            title=self.title,
+            body=self.body,
+            expires_at=self.expires_at,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            place_name=self.place_name,
+            place_location=self.place_location,
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CleanPost:
     title: str

@@ -28,7 +28,8 @@ from api.inputs import LocationInput
 from api.proximity import MaxDistanceMeters, NearestSearch
 from api.resolvers.neighbourhoods import validation_error
 from api.resolvers.on_behalf import create_post_on_behalf
-from api.resolvers.post_input import CreatePostInput, clean_post
+from api.resolvers.post_input import CreatePostInput, UpdatePostInput, clean_post
+from api.resolvers.service_errors import refusal_error
 from api.types.post import (
     Comment,
     NearbyPost,
@@ -41,8 +42,10 @@ from api.types.post import (
 from api.validation import clean_text
 from db.queries import live as live_queries
 from db.queries import posts as post_queries
-from db.rows import PostRow
+from db.rows import CommentRow, PostRow
 from services import notifications
+from services import posts as post_service
+from services.errors import Refusal
 
 Info = strawberry.Info[Context, None]
 
@@ -101,6 +104,31 @@ ClaimGiveawayResult = Annotated[
 AddCommentResult = Annotated[
     AddCommentSuccess | ValidationError | NotFoundError | UnauthenticatedError | NotAMemberError,
     strawberry.union("AddCommentResult"),
+]
+
+
+@strawberry.type(description="The post's content is replaced.")
+class UpdatePostSuccess:
+    post: Post = strawberry.field(description="The post as it is now.")
+
+
+@strawberry.type(description="The comment's text is replaced.")
+class UpdateCommentSuccess:
+    comment: Comment = strawberry.field(description="The comment as it is now.")
+
+
+@strawberry.type(description="The comment is deleted.")
+class DeleteCommentSuccess:
+    deleted_comment_id: relay.GlobalID = strawberry.field(description="Global ID it had.")
+
+
+AuthorErrors = ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError
+UpdatePostResult = Annotated[UpdatePostSuccess | AuthorErrors, strawberry.union("UpdatePostResult")]
+UpdateCommentResult = Annotated[
+    UpdateCommentSuccess | AuthorErrors, strawberry.union("UpdateCommentResult")
+]
+DeleteCommentResult = Annotated[
+    DeleteCommentSuccess | AuthorErrors, strawberry.union("DeleteCommentResult")
 ]
 HidePostResult = Annotated[
     HidePostSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
@@ -311,6 +339,104 @@ class PostMutation:
         if row is None:
             return post_not_found()
         return HidePostSuccess(post=Post.from_row(row))
+
+    @strawberry.mutation(
+        description="Change a post you wrote (author only): its whole content, checked exactly "
+        "as createPost's for its kind; nothing is written when a field is refused. The kind, "
+        "the neighbourhood and the comments stay; the post's point follows createPost's rule "
+        "and is never shown."
+    )
+    async def update_post(
+        self, info: Info, id: relay.GlobalID, input: UpdatePostInput
+    ) -> UpdatePostResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        found = await readable_post(info, id)
+        if not isinstance(found, PostRow):
+            return found
+        try:
+            clean = clean_post(input.as_creation(PostKind(found.kind)), now=datetime.now(UTC))
+        except UserError as error:
+            return validation_error(error)
+        details = post_service.PostDetails(
+            title=clean.title,
+            body=clean.body,
+            expires_at=clean.expires_at,
+            starts_at=clean.starts_at,
+            ends_at=clean.ends_at,
+            place_name=clean.place_name,
+            place=clean.place,
+        )
+        row = await post_service.update_post(
+            info.context.engine, account_id=viewer.account_id, post=found, details=details
+        )
+        if isinstance(row, Refusal):
+            return refusal_error(row)  # type: ignore[return-value]
+        return UpdatePostSuccess(post=Post.from_row(row))
+
+    @strawberry.mutation(
+        description="Change the text of a comment you wrote (author only), checked as "
+        "addComment's body."
+    )
+    async def update_comment(
+        self, info: Info, id: relay.GlobalID, body: str
+    ) -> UpdateCommentResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        try:
+            text = clean_text(body, argument="body", max_length=MAX_COMMENT)
+        except UserError as error:
+            return validation_error(error)
+        found = await readable_comment(info, id)
+        if not isinstance(found, CommentRow):
+            return found
+        row = await post_service.update_comment(
+            info.context.engine, account_id=viewer.account_id, comment=found, body=text
+        )
+        if isinstance(row, Refusal):
+            return refusal_error(row)  # type: ignore[return-value]
+        return UpdateCommentSuccess(comment=Comment.from_row(row))
+
+    @strawberry.mutation(
+        description="Delete a comment you wrote (author only). Moderators hide comments "
+        "instead (see docs/moderation.md)."
+    )
+    async def delete_comment(self, info: Info, id: relay.GlobalID) -> DeleteCommentResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        found = await readable_comment(info, id)
+        if not isinstance(found, CommentRow):
+            return found
+        refused = await post_service.delete_comment(
+            info.context.engine, account_id=viewer.account_id, comment=found
+        )
+        if refused is not None:
+            return refusal_error(refused)  # type: ignore[return-value]
+        return DeleteCommentSuccess(deleted_comment_id=id)
+
+
+async def readable_comment(
+    info: Info, id: relay.GlobalID
+) -> CommentRow | ValidationError | NotFoundError:
+    """The comment if the viewer may read its post and it is not hidden; NOT_FOUND otherwise."""
+    if id.type_name != "Comment" or not id.node_id.isdigit():
+        return ValidationError(
+            code=ErrorCode.INVALID_ID, message="This is not a comment ID.", field="id"
+        )
+    row = await info.context.loaders.comment_by_id.load(int(id.node_id))
+    if row is None or row.hidden_at is not None:
+        return comment_not_found()
+    post = await info.context.loaders.post_by_id.load(row.post_id)
+    if post is None or not can_read_post(info.context.viewer, post):
+        return comment_not_found()
+    return row
+
+
+def comment_not_found() -> NotFoundError:
+    return NotFoundError(code=ErrorCode.NOT_FOUND, message="No comment has this ID.")
 
 
 async def readable_post(

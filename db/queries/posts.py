@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     Text,
     any_,
+    case,
     delete,
     func,
     insert,
@@ -420,3 +421,74 @@ async def post_authors_by_household_id(
         int(hid): PostAuthorRow(household_id=int(hid), name=str(name), neighbourhood_name=str(nn))
         for hid, name, nn in result.all()
     }
+
+
+async def update_post(
+    conn: AsyncConnection,
+    post_id: int,
+    *,
+    account_id: int,
+    title: str,
+    body: str,
+    expires_at: datetime | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    place_name: str | None,
+    place: LngLat | None,
+) -> PostRow | None:
+    """Replace a post written by `account_id` that is not hidden (None: no such post).
+
+    The point searches measure to follows the same rule as at creation: the event's place when
+    given; else the point it had (the household's public point of its creation: the post stays
+    where it was posted if the household moved since), or, when the edit removes the event's
+    place, the household's public point now. Never the home. Its neighbourhood and kind stay."""
+    public = (
+        select(Household.public_location).where(Household.id == Post.household_id).scalar_subquery()
+    )
+    result = await conn.execute(
+        update(Post)
+        .where(Post.id == post_id, Post.account_id == account_id, Post.hidden_at.is_(None))
+        .values(
+            title=title,
+            body=body,
+            expires_at=expires_at,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            place_name=place_name,
+            place_location=point_param(place) if place is not None else null(),
+            location=point_param(place)
+            if place is not None
+            else case((Post.place_location.is_(None), Post.location), else_=public),
+        )
+        .returning(*POST_COLUMNS)
+    )
+    row = result.one_or_none()
+    return to_post_row(row) if row else None
+
+
+async def update_comment(
+    conn: AsyncConnection, comment_id: int, *, account_id: int, body: str
+) -> CommentRow | None:
+    """Replace the text of a visible comment written by `account_id` (None: no such comment)."""
+    result = await conn.execute(
+        update(Comment)
+        .where(
+            Comment.id == comment_id,
+            Comment.account_id == account_id,
+            Comment.hidden_at.is_(None),
+        )
+        .values(body=body)
+        .returning(*COMMENT_COLUMNS)
+    )
+    row = result.one_or_none()
+    return to_comment_row(row) if row else None
+
+
+async def delete_comment(conn: AsyncConnection, comment_id: int, *, account_id: int) -> bool:
+    """Delete a comment written by `account_id`; False when it wrote no such comment."""
+    result = await conn.execute(
+        delete(Comment)
+        .where(Comment.id == comment_id, Comment.account_id == account_id)
+        .returning(Comment.id)
+    )
+    return result.scalar_one_or_none() is not None

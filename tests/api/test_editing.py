@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -35,8 +36,11 @@ from tests.api.test_carpools import (
 from tests.api.test_gardens import JOIN, garden
 from tests.api.test_items import item_input, lend
 from tests.api.test_loans import act, day, request
+from tests.api.test_posts import COMMENT, network, post
 
 pytestmark = pytest.mark.usefixtures("clean_db")
+
+TOWN_HALL = {"lng": 1.98676, "lat": 48.8533}  # Mairie de Chavenay
 
 WEEKLY = {
     "origin": CHAVENAY,
@@ -787,3 +791,167 @@ async def test_my_carpools_costs_a_constant_number_of_statements(
             counts.append(len(statements))
 
     assert counts[0] == counts[1], statements
+
+
+UPDATE_POST = """
+mutation UpdatePost($id: ID!, $input: UpdatePostInput!) {
+  updatePost(id: $id, input: $input) {
+    __typename
+    ... on UpdatePostSuccess { post { id kind title body startsAt placeName placeLocation { lng lat } } }
+    ... on MutationError { code message }
+    ... on ValidationError { field }
+  }
+}
+"""
+UPDATE_COMMENT = """
+mutation UpdateComment($id: ID!, $body: String!) {
+  updateComment(id: $id, body: $body) {
+    __typename
+    ... on UpdateCommentSuccess { comment { id body } }
+    ... on MutationError { code message }
+    ... on ValidationError { field }
+  }
+}
+"""
+DELETE_COMMENT = """
+mutation DeleteComment($id: ID!) {
+  deleteComment(id: $id) {
+    __typename
+    ... on DeleteCommentSuccess { deletedCommentId }
+    ... on MutationError { code message }
+  }
+}
+"""
+POST_ROW = """
+SELECT title, body, place_name, ST_X(location), ST_Y(location), neighbourhood_id
+FROM posts WHERE id = :id
+"""
+HOME = "SELECT ST_X(home_location), ST_Y(home_location) FROM households WHERE id = :id"
+
+
+async def post_row(engine: AsyncEngine, post_id: str) -> tuple[Any, ...]:
+    async with engine.connect() as conn:
+        return tuple((await conn.execute(text(POST_ROW), {"id": node_id(post_id)})).one())
+
+
+@pytest.fixture
+async def chavenay_network(gql: GraphQLClient) -> tuple[str, Any]:
+    return await network(gql, "Chavenay", CHAVENAY)
+
+
+async def test_the_author_edits_a_post_and_its_point_stays_public(
+    gql: GraphQLClient, clean_db: AsyncEngine, chavenay_network: tuple[str, Any]
+) -> None:
+    martin = await member(gql, "Famille Martin", CHAVENAY)
+    written = await post(martin, "Perceuse à prêter", body="Demandez !")
+    before = await post_row(clean_db, written["id"])
+
+    result = (
+        await martin.data(
+            UPDATE_POST,
+            {"id": written["id"], "input": {"title": "Perceuse et forets", "body": "Libre."}},
+        )
+    )["updatePost"]
+
+    assert result == {
+        "__typename": "UpdatePostSuccess",
+        "post": {
+            "id": written["id"],
+            "kind": "DISCUSSION",
+            "title": "Perceuse et forets",
+            "body": "Libre.",
+            "startsAt": None,
+            "placeName": None,
+            "placeLocation": None,
+        },
+    }
+    after = await post_row(clean_db, written["id"])
+    assert after[:2] == ("Perceuse et forets", "Libre.")
+    assert after[3:] == before[3:]  # the same public point, the same neighbourhood
+    async with clean_db.connect() as conn:
+        home = tuple(
+            (await conn.execute(text(HOME), {"id": await household_id(clean_db, martin)})).one()
+        )
+    assert after[3:5] != home
+
+
+async def test_an_event_edit_moves_its_place_and_is_checked_like_a_creation(
+    gql: GraphQLClient, clean_db: AsyncEngine, chavenay_network: tuple[str, Any]
+) -> None:
+    martin = await member(gql, "Famille Martin", CHAVENAY)
+    starts = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    event = {
+        "title": "Fête des voisins",
+        "startsAt": starts.isoformat(),
+        "placeName": "Salle des fêtes",
+    }
+    written = await post(martin, kind="EVENT", **event)
+    before = await post_row(clean_db, written["id"])
+
+    no_start = {**event, "startsAt": None}
+    too_far = {**event, "startsAt": (starts + timedelta(days=400)).isoformat()}
+    refused = [
+        (await martin.data(UPDATE_POST, {"id": written["id"], "input": bad}))["updatePost"]
+        for bad in (no_start, too_far, {**event, "title": ""})
+    ]
+    assert [(r["__typename"], r["code"], r["field"]) for r in refused] == [
+        ("ValidationError", "BAD_USER_INPUT", "startsAt"),
+        ("ValidationError", "DATE_TOO_FAR", "startsAt"),
+        ("ValidationError", "BAD_USER_INPUT", "title"),
+    ]
+    assert await post_row(clean_db, written["id"]) == before
+
+    moved = {**event, "placeName": "Mairie", "placeLocation": TOWN_HALL}
+    result = (await martin.data(UPDATE_POST, {"id": written["id"], "input": moved}))["updatePost"]
+    assert result["post"]["placeName"] == "Mairie"
+    assert result["post"]["placeLocation"] == TOWN_HALL
+    assert (await post_row(clean_db, written["id"]))[3:5] == (TOWN_HALL["lng"], TOWN_HALL["lat"])
+
+
+async def test_only_the_author_edits_a_post(
+    gql: GraphQLClient, clean_db: AsyncEngine, chavenay_network: tuple[str, Any]
+) -> None:
+    martin = await member(gql, "Famille Martin", CHAVENAY)
+    written = await post(martin, "Perceuse à prêter")
+    before = await post_row(clean_db, written["id"])
+    roux = await member(gql, "Famille Roux", CHAVENAY)
+    variables = {"id": written["id"], "input": {"title": "À moi"}}
+
+    refused = (await roux.data(UPDATE_POST, variables))["updatePost"]
+    anonymous = (await gql.data(UPDATE_POST, variables))["updatePost"]
+    _, ambassador = chavenay_network
+    moderator = (await ambassador.data(UPDATE_POST, variables))["updatePost"]
+
+    assert (refused["__typename"], refused["code"]) == ("ForbiddenError", "FORBIDDEN")
+    assert anonymous["code"] == "UNAUTHENTICATED"
+    assert moderator["code"] == "FORBIDDEN"  # moderators hide, they do not rewrite
+    assert await post_row(clean_db, written["id"]) == before
+
+
+async def test_the_author_edits_and_deletes_a_comment_and_others_cannot(
+    gql: GraphQLClient, clean_db: AsyncEngine, chavenay_network: tuple[str, Any]
+) -> None:
+    martin = await member(gql, "Famille Martin", CHAVENAY)
+    written = await post(martin, "Perceuse à prêter")
+    roux = await member(gql, "Famille Roux", CHAVENAY)
+    added = (await roux.data(COMMENT, {"postId": written["id"], "body": "Merci !"}))["addComment"]
+    comment_id = added["comment"]["id"]
+
+    by_martin = await martin.data(UPDATE_COMMENT, {"id": comment_id, "body": "Non"})
+    blank = (await roux.data(UPDATE_COMMENT, {"id": comment_id, "body": "  "}))["updateComment"]
+    deleted_by_martin = (await martin.data(DELETE_COMMENT, {"id": comment_id}))["deleteComment"]
+    assert by_martin["updateComment"]["code"] == "FORBIDDEN"
+    assert (blank["code"], blank["field"]) == ("BAD_USER_INPUT", "body")
+    assert deleted_by_martin["code"] == "FORBIDDEN"
+    assert await count(clean_db, "SELECT count(*) FROM comments WHERE body = 'Merci !'") == 1
+
+    edited = await roux.data(UPDATE_COMMENT, {"id": comment_id, "body": "Merci, à samedi !"})
+    assert edited["updateComment"] == {
+        "__typename": "UpdateCommentSuccess",
+        "comment": {"id": comment_id, "body": "Merci, à samedi !"},
+    }
+    deleted = (await roux.data(DELETE_COMMENT, {"id": comment_id}))["deleteComment"]
+    assert deleted == {"__typename": "DeleteCommentSuccess", "deletedCommentId": comment_id}
+    assert await count(clean_db, "SELECT count(*) FROM comments") == 0
+    again = (await roux.data(DELETE_COMMENT, {"id": comment_id}))["deleteComment"]
+    assert (again["__typename"], again["code"]) == ("NotFoundError", "NOT_FOUND")
