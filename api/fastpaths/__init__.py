@@ -22,7 +22,9 @@ The two modules that import names outside their library's public API, `execution
 (graphql-core's executor internals) and `ws_protocol` (uvicorn's protocol class), are imported
 only once `enabled` said yes, so a library upgrade that breaks their imports leaves `off` and
 `auto` working. `fanout`, `inbox`, `document_cache` and `db.fastpaths.reads` are imported in
-both modes and do nothing unless asked.
+both modes: `fanout` shares nothing when off, `inbox` also serves `api.pubsub`'s subscribers in
+both modes, and the searches' statements are compiled by `reads.ReadStatement` in both (the
+stock path executes the `Select` it keeps).
 """
 
 from __future__ import annotations
