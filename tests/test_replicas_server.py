@@ -24,7 +24,8 @@ import redis
 
 from api.runtime import libpq_url
 from tests.replication import Replicated
-from tests.servers import Server, running_server
+from tests.servers import Server, free_port, running_server
+from tests.test_cli import assert_one_line_error, run_cli
 from tests.test_live_posts import graphql, neighbour, next_post, open_subscription, post
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -212,3 +213,12 @@ async def test_a_post_through_one_node_reaches_subscribers_on_both_and_limits_ar
         ]
     assert statuses.count(200) == PROXIMITY_LIMIT
     assert statuses.count(429) == 16 - PROXIMITY_LIMIT
+
+
+def test_serve_replica_is_for_the_embedded_cluster_only(database_url: str) -> None:
+    result = run_cli(
+        "serve", "--replica", "--port", str(free_port()), "--no-seed",
+        DATABASE_URL=database_url, HOST="127.0.0.1",
+    )  # fmt: skip
+
+    assert_one_line_error(result, "--replica", "DATABASE_REPLICA_URLS")
