@@ -75,9 +75,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("message", sa.Text, nullable=False),
         sa.Column("screen", sa.Text),
-        sa.Column(
-            "account_id", sa.BigInteger, sa.ForeignKey("accounts.id", ondelete="SET NULL")
-        ),
+        sa.Column("account_id", sa.BigInteger, sa.ForeignKey("accounts.id", ondelete="SET NULL")),
         sa.Column("email", sa.Text),
         sa.Column("state", sa.String(16), server_default=sa.text("'NEW'"), nullable=False),
         sa.Column("answer", sa.Text),
