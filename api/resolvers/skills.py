@@ -31,10 +31,13 @@ from api.pagination import (
 )
 from api.resolvers.household_access import acting_household
 from api.resolvers.neighbourhoods import validation_error
+from api.resolvers.service_errors import refusal_error
 from api.types.skill import Skill, SkillConnection, SkillEdge, can_see_skill
 from api.validation import clean_text, decode_node_id
 from db.models import MAX_SKILL_TAGS
 from db.queries import skills as skill_queries
+from services import skills as skill_service
+from services.errors import Refusal
 
 Info = strawberry.Info[Context, None]
 CURSOR_KIND = "skill"
@@ -61,6 +64,18 @@ class OfferSkillSuccess:
     skill: Skill = strawberry.field(description="The new skill.")
 
 
+@strawberry.input(
+    description="A skill's new content, all of it, checked exactly as offerSkill's input."
+)
+class UpdateSkillInput(OfferSkillInput):
+    pass
+
+
+@strawberry.type(description="The skill's content is replaced.")
+class UpdateSkillSuccess:
+    skill: Skill = strawberry.field(description="The skill as it is now.")
+
+
 @strawberry.type(description="The skill is removed.")
 class RemoveSkillSuccess:
     removed_skill_id: relay.GlobalID = strawberry.field(description="Global ID it had.")
@@ -69,6 +84,10 @@ class RemoveSkillSuccess:
 OfferSkillResult = Annotated[
     OfferSkillSuccess | ValidationError | ForbiddenError | UnauthenticatedError,
     strawberry.union("OfferSkillResult"),
+]
+UpdateSkillResult = Annotated[
+    UpdateSkillSuccess | ValidationError | NotFoundError | ForbiddenError | UnauthenticatedError,
+    strawberry.union("UpdateSkillResult"),
 ]
 RemoveSkillResult = Annotated[
     RemoveSkillSuccess | ValidationError | NotFoundError | ForbiddenError | UnauthenticatedError,
@@ -153,6 +172,43 @@ class SkillMutation:
                 conn, household_id, title=title, description=description, tags=tags
             )
         return OfferSkillSuccess(skill=Skill.from_row(row))
+
+    @strawberry.mutation(
+        description="Change a skill your household offers (owner only): title, description and "
+        "tags at once, checked as offerSkill's; nothing is written when one is refused."
+    )
+    async def update_skill(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The Skill to change.")],
+        input: UpdateSkillInput,
+    ) -> UpdateSkillResult:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return unauthenticated()
+        try:
+            skill_id = decode_node_id(id, "Skill", argument="id")
+            title = clean_text(input.title, argument="title", max_length=120)
+            description = clean_text(
+                input.description, argument="description", max_length=2000, min_length=0
+            )
+            tags = clean_tags(input.tags)
+        except UserError as error:
+            return validation_error(error)
+        row = await info.context.loaders.skill_by_id.load(skill_id)
+        if row is None or not can_see_skill(viewer, row):
+            return skill_not_found()
+        updated = await skill_service.update_skill(
+            info.context.engine,
+            household_id=viewer.household_id,
+            skill=row,
+            title=title,
+            description=description,
+            tags=tags,
+        )
+        if isinstance(updated, Refusal):
+            return refusal_error(updated)  # type: ignore[return-value]
+        return UpdateSkillSuccess(skill=Skill.from_row(updated))
 
     @strawberry.mutation(description="Remove a skill your household offered (owner only).")
     async def remove_skill(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, insert, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Household, Skill
@@ -68,6 +68,28 @@ async def offer_skill(
     )
     skill_id = int(result.scalar_one())
     return (await skills_by_id(conn, [skill_id]))[skill_id]
+
+
+async def update_skill(
+    conn: AsyncConnection,
+    skill_id: int,
+    *,
+    household_id: int,
+    title: str,
+    description: str,
+    tags: Sequence[str],
+) -> SkillRow | None:
+    """Replace a skill of `household_id` (None: no such skill of theirs; the owner is in the
+    WHERE clause, as in `remove_skill`). `tags` as for `offer_skill`."""
+    result = await conn.execute(
+        update(Skill)
+        .where(Skill.id == skill_id, Skill.household_id == household_id)
+        .values(title=title, description=description, tags=list(tags))
+        .returning(Skill.id)
+    )
+    if result.scalar_one_or_none() is None:
+        return None
+    return (await skills_by_id(conn, [skill_id])).get(skill_id)
 
 
 async def remove_skill(conn: AsyncConnection, skill_id: int, *, household_id: int) -> bool:

@@ -37,6 +37,9 @@ from tests.api.test_gardens import JOIN, garden
 from tests.api.test_items import item_input, lend
 from tests.api.test_loans import act, day, request
 from tests.api.test_posts import COMMENT, network, post
+from tests.api.test_skills import CHAVENAY_CHURCH, MAULE
+from tests.api.test_skills import household as skill_household
+from tests.api.test_skills import offer as offer_skill
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -955,3 +958,69 @@ async def test_the_author_edits_and_deletes_a_comment_and_others_cannot(
     assert await count(clean_db, "SELECT count(*) FROM comments") == 0
     again = (await roux.data(DELETE_COMMENT, {"id": comment_id}))["deleteComment"]
     assert (again["__typename"], again["code"]) == ("NotFoundError", "NOT_FOUND")
+
+
+UPDATE_SKILL = """
+mutation UpdateSkill($id: ID!, $input: UpdateSkillInput!) {
+  updateSkill(id: $id, input: $input) {
+    __typename
+    ... on UpdateSkillSuccess { skill { id title description tags } }
+    ... on MutationError { code message }
+    ... on ValidationError { field }
+  }
+}
+"""
+SKILL_ROW = "SELECT title, description, tags FROM skills WHERE id = :id"
+
+
+async def skill_row(engine: AsyncEngine, skill_id: str) -> tuple[Any, ...]:
+    async with engine.connect() as conn:
+        return tuple((await conn.execute(text(SKILL_ROW), {"id": node_id(skill_id)})).one())
+
+
+async def test_the_offering_household_edits_its_skill_and_others_cannot(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    owner, _ = await skill_household(gql, "Famille Martin", CHAVENAY)
+    neighbour, _ = await skill_household(gql, "Famille Durand", CHAVENAY_CHURCH)
+    stranger, _ = await skill_household(gql, "Famille Leroy", MAULE)
+    skill_id = (await offer_skill(owner, "Couture", tags=["fil"]))["skill"]["id"]
+    changes = {
+        "title": "Couture et retouches",
+        "description": "Le samedi.",
+        "tags": ["#Fil", "ourlet"],
+    }
+
+    by_neighbour = await neighbour.data(UPDATE_SKILL, {"id": skill_id, "input": changes})
+    by_stranger = await stranger.data(UPDATE_SKILL, {"id": skill_id, "input": changes})
+    bad = [
+        (await owner.data(UPDATE_SKILL, {"id": skill_id, "input": {**changes, **wrong}}))[
+            "updateSkill"
+        ]
+        for wrong in ({"title": " "}, {"tags": ["a, b"]}, {"description": "x" * 2001})
+    ]
+
+    assert by_neighbour["updateSkill"]["code"] == "FORBIDDEN"
+    assert by_stranger["updateSkill"]["code"] == "NOT_FOUND"
+    assert [(r["code"], r["field"]) for r in bad] == [
+        ("BAD_USER_INPUT", "title"),
+        ("BAD_USER_INPUT", "tags"),
+        ("BAD_USER_INPUT", "description"),
+    ]
+    assert await skill_row(clean_db, skill_id) == ("Couture", "", ["fil"])
+
+    result = (await owner.data(UPDATE_SKILL, {"id": skill_id, "input": changes}))["updateSkill"]
+    assert result == {
+        "__typename": "UpdateSkillSuccess",
+        "skill": {
+            "id": skill_id,
+            "title": "Couture et retouches",
+            "description": "Le samedi.",
+            "tags": ["fil", "ourlet"],
+        },
+    }
+    assert await skill_row(clean_db, skill_id) == (
+        "Couture et retouches",
+        "Le samedi.",
+        ["fil", "ourlet"],
+    )
