@@ -395,7 +395,11 @@ async def test_a_post_stays_in_its_neighbourhood_when_the_author_moves(
     martin = await member(gql, "Famille Martin", CHAVENAY)  # no network yet: an H3 cell
     before = await post(martin, "Bienvenue aux nouveaux")
     cell_id = before["neighbourhood"]["id"]
-    chavenay_id, _ = await network(gql, "Chavenay", CHAVENAY)  # Martin moves into it
+    chavenay_id, _ = await network(gql, "Chavenay", CHAVENAY)  # Martin is invited into it
+    accepted = await martin.data("mutation { acceptNeighbourhoodMove { __typename } }")
+    assert accepted["acceptNeighbourhoodMove"]["__typename"] == "NeighbourhoodMoveAccepted", (
+        accepted
+    )
 
     assert titles(await feed(martin, chavenay_id)) == []
     still = (await martin.data(NODE, {"id": before["id"]}))["node"]
