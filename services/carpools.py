@@ -9,8 +9,9 @@ Inputs arrive checked by the API (`api.resolvers.carpool_input`); refusals are `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
+from shapely import LineString
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.queries import carpools as carpool_queries
@@ -23,6 +24,7 @@ from db.queries.carpools import (
     local_date,
 )
 from db.queries.events import notify_household
+from geo.coords import LngLat
 from services.errors import Refusal, forbidden, not_found
 
 NO_TRIP = "No carpool has this ID."
@@ -168,3 +170,91 @@ async def passengers(
     async with engine.connect() as conn:
         found = await carpool_queries.passengers_by_carpool(conn, [carpool.id], since=today)
     return found[carpool.id]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TripDetails:
+    """A trip as `createCarpool` takes it, checked by the API."""
+
+    origin: LngLat
+    destination: LngLat
+    route: LineString | None
+    departs_at: datetime | None
+    weekdays: list[int] | None
+    departure_time: time | None
+    seats_total: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class CarpoolUpdated:
+    carpool: CarpoolRow
+    passengers_notified: int
+    seats_cancelled: int
+    """Seats on dates the new schedule no longer runs: cancelled, their households told."""
+
+
+async def update_carpool(
+    engine: AsyncEngine, *, household_id: int, carpool_id: int, trip: TripDetails, now: datetime
+) -> CarpoolUpdated | Refusal:
+    """Replace a trip its household drives. Departures from today on take the new number of
+    seats (refused below the seats already booked on one of them); a seat on a date the trip no
+    longer runs is cancelled (SEAT_CANCELLED), and every other household still to ride is told
+    the trip changed (CARPOOL_CHANGED), once each."""
+    async with engine.begin() as conn:
+        current = await carpool_queries.lock_carpool(conn, carpool_id)
+        if current is None:
+            return not_found(NO_TRIP)
+        if current.household_id != household_id:
+            return forbidden("Only the household that drives this trip may change it.")
+        today = local_date(current, now)
+        booked, busiest = await carpool_queries.most_booked_from(conn, current.id, today)
+        if booked > trip.seats_total:
+            return Refusal(
+                "BAD_USER_INPUT",
+                f"{booked} seats are already booked on the {busiest} departure: offer at least "
+                "that many, or ask passengers to cancel.",
+                "seatsTotal",
+            )
+        row = await carpool_queries.update_carpool(
+            conn,
+            current,
+            origin=trip.origin,
+            destination=trip.destination,
+            route=trip.route,
+            departs_at=trip.departs_at,
+            weekdays=trip.weekdays,
+            departure_time=trip.departure_time,
+            seats_total=trip.seats_total,
+            description=trip.description,
+        )
+        await carpool_queries.set_departure_seats(conn, row.id, row.seats_total, today)
+        told: set[int] = set()
+        cancelled = 0
+        for passenger, day in await carpool_queries.passengers_from(conn, row.id, today):
+            leaves_at = departure_at(row, day)
+            if leaves_at is not None and leaves_at <= now:
+                continue  # today's departure, gone already: history
+            if leaves_at is None:
+                await carpool_queries.cancel_booking(conn, row.id, passenger, day)
+                cancelled += 1
+                await notify_household(
+                    conn,
+                    passenger,
+                    kind="SEAT_CANCELLED",
+                    subject_type="Carpool",
+                    subject_id=row.id,
+                    message=f"Le covoiturage ne part plus le {day:%d/%m} : votre place est "
+                    "annulée.",
+                )
+            elif passenger not in told:
+                told.add(passenger)
+                await notify_household(
+                    conn,
+                    passenger,
+                    kind="CARPOOL_CHANGED",
+                    subject_type="Carpool",
+                    subject_id=row.id,
+                    message=f"Le covoiturage du {day:%d/%m} a été modifié par son conducteur.",
+                )
+    return CarpoolUpdated(carpool=row, passengers_notified=len(told), seats_cancelled=cancelled)

@@ -66,6 +66,13 @@ class CreateCarpoolInput:
     description: str = strawberry.field(default="", description="Notes, up to 1,000 chars.")
 
 
+@strawberry.input(
+    description="A trip's new details, all of them, checked exactly as createCarpool's."
+)
+class UpdateCarpoolInput(CreateCarpoolInput):
+    pass
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CleanTrip:
     origin: LngLat

@@ -29,6 +29,7 @@ from api.inputs import LocationInput
 from api.pagination import decode_id_cursor, encode_cursor, keyset_page_info, page_size
 from api.resolvers.carpool_input import (
     CreateCarpoolInput,
+    UpdateCarpoolInput,
     booking_departure,
     check_radius,
     check_trip_length,
@@ -117,6 +118,25 @@ class CancelCarpoolSuccess:
     )
 
 
+@strawberry.type(
+    description="The trip is changed. Seats on dates it no longer runs are cancelled "
+    "(SEAT_CANCELLED to their households); every other household still to ride is notified "
+    "(CARPOOL_CHANGED)."
+)
+class UpdateCarpoolSuccess:
+    carpool: Carpool = strawberry.field(description="The trip as it is now.")
+    passengers_notified: int = strawberry.field(
+        description="Households still to ride that were told of the change, each once."
+    )
+    seats_cancelled: int = strawberry.field(
+        description="Seats booked on dates the trip no longer runs, now cancelled."
+    )
+
+
+UpdateCarpoolResult = Annotated[
+    UpdateCarpoolSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
+    strawberry.union("UpdateCarpoolResult"),
+]
 CancelSeatResult = Annotated[
     CancelSeatSuccess | ValidationError | NotFoundError | UnauthenticatedError | ForbiddenError,
     strawberry.union("CancelSeatResult"),
@@ -331,6 +351,48 @@ class CarpoolMutation:
             local_date=departs_on,
             departs_at=departs_at,
             seats_left=seats_left,
+        )
+
+    @strawberry.mutation(
+        description="Change a trip your household drives (driver only): every detail at once, "
+        "checked exactly as createCarpool's; nothing is written when one is refused, nor when "
+        "seatsTotal is below the seats already booked on a departure still to come "
+        "(BAD_USER_INPUT on seatsTotal). Seats on dates it no longer runs are cancelled and "
+        "their households told; every other passenger still to ride is notified."
+    )
+    async def update_carpool(
+        self, info: Info, id: relay.GlobalID, input: UpdateCarpoolInput
+    ) -> UpdateCarpoolResult:
+        household_id = acting_household(info.context.viewer)
+        if not isinstance(household_id, int):
+            return household_id
+        now = datetime.now(UTC)
+        try:
+            ident = decode_node_id(
+                id, "Carpool", argument="id", message="This is not a carpool ID."
+            )
+            trip = clean_trip(input, now=now)
+        except UserError as error:
+            return validation_error(error)
+        details = carpool_service.TripDetails(
+            origin=trip.origin,
+            destination=trip.destination,
+            route=trip.route,
+            departs_at=trip.departs_at,
+            weekdays=trip.weekdays,
+            departure_time=trip.departure_time,
+            seats_total=trip.seats_total,
+            description=trip.description,
+        )
+        done = await carpool_service.update_carpool(
+            info.context.engine, household_id=household_id, carpool_id=ident, trip=details, now=now
+        )
+        if isinstance(done, Refusal):
+            return refusal_error(done)  # type: ignore[return-value]
+        return UpdateCarpoolSuccess(
+            carpool=Carpool.from_row(done.carpool),
+            passengers_notified=done.passengers_notified,
+            seats_cancelled=done.seats_cancelled,
         )
 
     @strawberry.mutation(

@@ -7,6 +7,7 @@ Distances are metres on the sphere (geography, `use_spheroid => false`, like `<-
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -16,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape
 from shapely import LineString
-from sqlalchemy import Row, case, delete, func, insert, or_, select, text, tuple_
+from shapely.geometry import shape
+from sqlalchemy import Row, case, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Carpool, CarpoolBooking, CarpoolDeparture, Household
@@ -338,3 +340,79 @@ async def passengers_by_carpool(
     for carpool_id, departs_on, name in result.all():
         out[int(carpool_id)].append(PassengerRow(int(carpool_id), departs_on, name))
     return out
+
+
+async def update_carpool(
+    conn: AsyncConnection,
+    current: CarpoolRow,
+    *,
+    origin: LngLat,
+    destination: LngLat,
+    route: LineString | None,
+    departs_at: datetime | None,
+    weekdays: Sequence[int] | None,
+    departure_time: time | None,
+    seats_total: int,
+    description: str,
+) -> CarpoolRow:
+    """Replace a trip (the caller holds its row lock and checked its driver). Its public
+    places are drawn again, as at creation, only when an end or the route changed (drawing
+    them anew for nothing would hand a new random sample of the same place to whoever watches
+    the searches)."""
+    same_route = (route is None and current.route_geojson is None) or (
+        route is not None
+        and current.route_geojson is not None
+        and shape(json.loads(current.route_geojson)).equals_exact(route, 1e-6)
+    )
+    same_places = origin == current.origin and destination == current.destination and same_route
+    values: dict[str, Any] = {
+        "departs_at": departs_at,
+        "weekdays": sorted(set(weekdays)) if weekdays is not None else None,
+        "departure_time": departure_time,
+        "seats_total": seats_total,
+        "description": description,
+    }
+    if not same_places:
+        public = trip_to_public(origin, destination, route)
+        values |= {
+            "origin": point_param(origin),
+            "destination": point_param(destination),
+            "route": from_shape(route, srid=4326) if route is not None else None,
+            "bearing_deg": initial_bearing_deg(origin, destination),
+            "public_origin": point_param(public.origin),
+            "public_destination": point_param(public.destination),
+            "public_route": from_shape(public.route, srid=4326)
+            if public.route is not None
+            else None,
+            "public_bearing_deg": public.bearing_deg,
+        }
+    result = await conn.execute(
+        update(Carpool).where(Carpool.id == current.id).values(**values).returning(*CARPOOL_COLUMNS)
+    )
+    return to_row(result.one())
+
+
+async def most_booked_from(
+    conn: AsyncConnection, carpool_id: int, since: date
+) -> tuple[int, date | None]:
+    """The most seats booked on one departure from `since` on, and that departure's date."""
+    result = await conn.execute(
+        select(CarpoolDeparture.seats_booked, CarpoolDeparture.departs_on)
+        .where(CarpoolDeparture.carpool_id == carpool_id, CarpoolDeparture.departs_on >= since)
+        .order_by(CarpoolDeparture.seats_booked.desc(), CarpoolDeparture.departs_on)
+        .limit(1)
+    )
+    row = result.first()
+    return (int(row[0]), row[1]) if row is not None else (0, None)
+
+
+async def set_departure_seats(
+    conn: AsyncConnection, carpool_id: int, seats_total: int, since: date
+) -> None:
+    """Give the departures from `since` on the trip's new number of seats (checked by the
+    caller to hold their bookings; the CHECK on the counters refuses otherwise)."""
+    await conn.execute(
+        update(CarpoolDeparture)
+        .where(CarpoolDeparture.carpool_id == carpool_id, CarpoolDeparture.departs_on >= since)
+        .values(seats_total=seats_total)
+    )

@@ -87,13 +87,14 @@ async def events(settings: Settings) -> AsyncIterator[psycopg.AsyncConnection[An
 
 
 async def heard(
-    conn: psycopg.AsyncConnection[Any], kind: str, count: int = 1, timeout: float = 5.0
+    conn: psycopg.AsyncConnection[Any], kind: str | None, count: int = 1, timeout: float = 5.0
 ) -> list[dict[str, Any]]:
-    """The next `count` household notifications of `kind` (fewer when none came in time)."""
+    """The next `count` household notifications of `kind` (None: any kind), in order; fewer
+    when none came in time. Others are skipped."""
     received: list[dict[str, Any]] = []
     async for notice in conn.notifies(timeout=timeout):
         event = json.loads(notice.payload)
-        if event["type"] == "household_notification" and event["kind"] == kind:
+        if event["type"] == "household_notification" and kind in (None, event["kind"]):
             received.append(event)
         if len(received) == count:
             break
@@ -1024,3 +1025,96 @@ async def test_the_offering_household_edits_its_skill_and_others_cannot(
         "Le samedi.",
         ["fil", "ourlet"],
     )
+
+
+UPDATE_CARPOOL = """
+mutation UpdateCarpool($id: ID!, $input: UpdateCarpoolInput!) {
+  updateCarpool(id: $id, input: $input) {
+    __typename
+    ... on UpdateCarpoolSuccess {
+      passengersNotified seatsCancelled
+      carpool { id weekdays departureTime seatsTotal description }
+    }
+    ... on MutationError { code message }
+    ... on ValidationError { field }
+  }
+}
+"""
+CARPOOL_ROW = """
+SELECT weekdays, departure_time, seats_total, description, ST_AsText(public_origin)
+FROM carpools WHERE id = :id
+"""
+
+
+async def carpool_row(engine: AsyncEngine, carpool_id: str) -> tuple[Any, ...]:
+    async with engine.connect() as conn:
+        return tuple((await conn.execute(text(CARPOOL_ROW), {"id": node_id(carpool_id)})).one())
+
+
+async def test_the_driver_changes_a_trip_and_its_passengers_are_told(
+    gql: GraphQLClient, clean_db: AsyncEngine, events: psycopg.AsyncConnection[Any]
+) -> None:
+    driver = await member(gql, "Famille Martin", CHAVENAY)
+    carpool = await offer(driver, WEEKLY)
+    petit = await member(gql, "Famille Petit", CHAVENAY)
+    roux = await member(gql, "Famille Roux", CHAVENAY)
+    await book(petit, carpool["id"], TUESDAY)
+    await book(roux, carpool["id"], THURSDAY)
+    await heard(events, "SEAT_BOOKED", 2)
+    before = await carpool_row(clean_db, carpool["id"])
+    tuesdays = {**WEEKLY, "weekdays": [2], "departureTime": "08:15:00", "description": "8 h 15"}
+
+    result = (await driver.data(UPDATE_CARPOOL, {"id": carpool["id"], "input": tuesdays}))[
+        "updateCarpool"
+    ]
+
+    assert result == {
+        "__typename": "UpdateCarpoolSuccess",
+        "passengersNotified": 1,
+        "seatsCancelled": 1,
+        "carpool": {
+            "id": carpool["id"],
+            "weekdays": [2],
+            "departureTime": "08:15:00",
+            "seatsTotal": 2,
+            "description": "8 h 15",
+        },
+    }
+    told = await heard(events, None, 2)
+    assert [(event["kind"], event["household_id"]) for event in told] == [
+        ("CARPOOL_CHANGED", await household_id(clean_db, petit)),
+        ("SEAT_CANCELLED", await household_id(clean_db, roux)),
+    ]
+    after = await carpool_row(clean_db, carpool["id"])
+    assert after[4] == before[4]  # same ends: the public places are not drawn again
+    assert await count(clean_db, "SELECT count(*) FROM carpool_bookings") == 1
+
+
+async def test_a_trip_edit_refused_writes_nothing(
+    gql: GraphQLClient, clean_db: AsyncEngine, events: psycopg.AsyncConnection[Any]
+) -> None:
+    driver = await member(gql, "Famille Martin", CHAVENAY)
+    carpool = await offer(driver, WEEKLY)
+    petit = await member(gql, "Famille Petit", CHAVENAY)
+    roux = await member(gql, "Famille Roux", CHAVENAY)
+    await book(petit, carpool["id"], TUESDAY)
+    await book(roux, carpool["id"], TUESDAY)
+    before = await carpool_row(clean_db, carpool["id"])
+
+    cases = [
+        (driver, {**WEEKLY, "seatsTotal": 1}, "seatsTotal"),  # two already booked on Tuesday
+        (driver, {**WEEKLY, "seatsTotal": 9}, "seatsTotal"),
+        (driver, {**WEEKLY, "weekdays": [8]}, "weekdays"),
+        (driver, {**WEEKLY, "destination": CHAVENAY}, "destination"),
+    ]
+    for client, trip, field in cases:
+        refused = (await client.data(UPDATE_CARPOOL, {"id": carpool["id"], "input": trip}))[
+            "updateCarpool"
+        ]
+        assert (refused["__typename"], refused["field"]) == ("ValidationError", field), refused
+    stranger = await petit.data(UPDATE_CARPOOL, {"id": carpool["id"], "input": WEEKLY})
+    assert stranger["updateCarpool"]["code"] == "FORBIDDEN"
+
+    assert await carpool_row(clean_db, carpool["id"]) == before
+    assert await count(clean_db, "SELECT count(*) FROM carpool_bookings") == 2
+    assert await heard(events, "CARPOOL_CHANGED", timeout=0.5) == []
