@@ -113,7 +113,7 @@ class HouseholdMutation:
         if viewer.account_id is None:
             return unauthenticated()
         try:
-            home = location.to_lnglat()
+            home = location.to_exact_lnglat()
         except UserError as error:
             return ValidationError(
                 code=ErrorCode(error.code), message=error.message, field="location"

@@ -299,7 +299,7 @@ class NeighbourhoodMutation:
             )
         try:
             name = clean_text(input.name, argument="name", max_length=80)
-            home = input.location.to_lnglat()
+            home = input.location.to_exact_lnglat()
         except UserError as error:
             return validation_error(error)
         async with info.context.engine.begin() as conn:

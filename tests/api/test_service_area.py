@@ -118,3 +118,58 @@ async def test_a_world_deployment_accepts_any_valid_point(
     data = await member.data(REGISTER, {"name": "Famille Smith", **LONDON})
     assert data["registerHousehold"]["__typename"] == "RegisterHouseholdSuccess"
     assert await household_count(clean_db) == 1
+
+
+LENDERS_BY_COMMUNE = """
+query ($code: String!) {
+  nearestLenders(near: {communeCode: $code}, first: 5) {
+    edges { distanceMeters node { title } }
+  }
+}
+"""
+NEAR_COMMUNE = """
+query ($code: String!) {
+  neighbourhoods(near: {communeCode: $code}, first: 1) { edges { distanceMeters node { id } } }
+}
+"""
+
+
+async def test_a_search_may_start_from_a_commune_town_hall(gql: GraphQLClient) -> None:
+    member = await gql.sign_up()
+    registered = await member.data(REGISTER, {"name": "Famille Martin", "lng": 1.99, "lat": 48.85})
+    network = registered["registerHousehold"]["neighbourhood"]["id"]
+    data = await gql.data(NEAR_COMMUNE, {"code": "78152"})  # Chavenay
+    (edge,) = data["neighbourhoods"]["edges"]
+    assert edge["node"]["id"] == network
+    assert edge["distanceMeters"] < 3_000  # from the town hall, not from a far centroid
+    lenders = await member.data(LENDERS_BY_COMMUNE, {"code": "78152"})
+    assert lenders["nearestLenders"]["edges"] == []
+
+
+@pytest.mark.parametrize(
+    ("location", "code"),
+    [
+        ({"communeCode": "99999"}, "BAD_USER_INPUT"),
+        ({"communeCode": "78152", "lng": 1.99, "lat": 48.85}, "BAD_USER_INPUT"),
+        ({"lng": 1.99}, "INVALID_COORDINATES"),
+    ],
+)
+async def test_a_bad_commune_or_a_half_point_is_refused(
+    gql: GraphQLClient, location: dict[str, object], code: str
+) -> None:
+    body = await gql.execute(
+        "query ($at: LocationInput!) { neighbourhoodAt(location: $at) { kind } }", {"at": location}
+    )
+    assert body["errors"][0]["extensions"]["code"] == code
+
+
+async def test_a_home_needs_its_point_not_a_commune(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    member = await gql.sign_up()
+    data = await member.data(
+        """mutation { registerHousehold(input: {name: "Famille Martin",
+             location: {communeCode: "78152"}}) { __typename ... on ValidationError { code } } }"""
+    )
+    assert data["registerHousehold"] == {"__typename": "ValidationError", "code": "BAD_USER_INPUT"}
+    assert await household_count(clean_db) == 0
