@@ -27,7 +27,8 @@ from db.queries.neighbourhoods import (
 from db.rows import HouseholdRow, NeighbourhoodRow
 from geo.cells import lnglat_to_cell
 from geo.coords import LngLat
-from geo.privacy import displace
+from geo.distance import great_circle_m
+from geo.privacy import PUBLIC_OFFSET_MAX_M, PUBLIC_OFFSET_MIN_M, displace
 
 HOUSEHOLD_COLUMNS = (
     Household.id,
@@ -204,11 +205,14 @@ async def move_household(
     pending or declined move proposal is withdrawn (it was about the old home).
     """
     await lock_boundaries(conn, exclusive=False)
+    current = (await households_by_id(conn, [household_id])).get(household_id)
+    if current is None:
+        return None
     cell = lnglat_to_cell(home, resolution)
     target = await covering_polygon_id(conn, home)
     if target is None:
         target = (await ensure_cell_neighbourhoods(conn, [cell]))[cell]
-    public = displace(home)
+    public = public_point_after_move(current.home, current.public, home)
     parameters = {
         "hid": household_id,
         "lng": home.lng,
@@ -233,6 +237,22 @@ async def move_household(
     )
     neighbourhood = (await neighbourhoods_by_id(conn, [target]))[target]
     return Move(household, neighbourhood, int(row.old_id), row.membership_status)
+
+
+def public_point_after_move(old_home: LngLat, old_public: LngLat, new_home: LngLat) -> LngLat:
+    """The public point of a home that moved: a fresh draw, unless the move is shorter than the
+    smallest offset and the old point is still 150-400 m from the new home.
+
+    Why: every draw is one more sample around the door. A household "moving" to the same
+    address, or a few metres away, again and again would publish as many points as it likes,
+    and their average converges on the home (tests/security/test_move_averaging.py).
+    """
+    keeps_offset = (
+        PUBLIC_OFFSET_MIN_M <= great_circle_m(old_public, new_home) <= (PUBLIC_OFFSET_MAX_M)
+    )
+    if great_circle_m(old_home, new_home) < PUBLIC_OFFSET_MIN_M and keeps_offset:
+        return old_public
+    return displace(new_home)
 
 
 async def rename_household(conn: AsyncConnection, household_id: int, name: str) -> bool:
