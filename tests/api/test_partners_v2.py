@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.settings import Settings
 from tests.api.conftest import GraphQLClient
+from tests.api.helpers import counting_client
 from tests.api.test_neighbourhoods import square
 from tests.api.test_on_behalf import Scene
 from tests.api.test_partners import World
@@ -97,3 +99,24 @@ async def test_partner_reads_need_a_key(gql: GraphQLClient) -> None:
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     denied = (await gql.data(DELETE, {"id": "UG9zdDox"}))["deletePartnerPost"]
     assert denied["code"] == "UNAUTHENTICATED"
+
+
+async def test_partner_posts_run_as_many_statements_for_one_post_as_for_many(
+    scene: Scene, settings: Settings
+) -> None:
+    await scene.authorise()
+    for title in ("Concert", "Marché", "Brocante", "Conseil municipal"):
+        await scene.post(title=title)
+    secret = scene.partner.headers["x-api-key"]
+    page = """query ($n: Int!) { partnerPosts(first: $n) {
+      edges { node { id title postedVia neighbourhood { name } } } } }"""
+
+    async def statements_for(first: int) -> int:
+        async with counting_client(settings) as (anonymous, statements):
+            anonymous.headers = {"x-api-key": secret}
+            statements.clear()
+            data = await anonymous.data(page, {"n": first})
+            assert len(data["partnerPosts"]["edges"]) == first
+            return len(statements)
+
+    assert await statements_for(1) == await statements_for(4)
