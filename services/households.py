@@ -114,7 +114,12 @@ async def invite_to_household(
     return HouseholdInvitation(code=code, expires_at=expires_at)
 
 
+ALREADY_IN_HOUSEHOLD = Refusal(
+    "ALREADY_IN_HOUSEHOLD",
+    "Your account already belongs to a household: leave it first (leaveHousehold).",
+)
 REDEMPTION_REFUSALS = {
+    "ALREADY": ALREADY_IN_HOUSEHOLD,
     "UNKNOWN": Refusal("INVITATION_INVALID", "This household code is unknown.", "code"),
     "EXPIRED": Refusal(
         "INVITATION_EXPIRED", "This household code has expired: ask for a new one.", "code"
@@ -128,10 +133,7 @@ async def join_household(
 ) -> HouseholdRow | Refusal:
     """Join the household of `code` (an account without a household only: leave yours first)."""
     if current_household_id is not None:
-        return Refusal(
-            "ALREADY_IN_HOUSEHOLD",
-            "Your account already belongs to a household: leave it first (leaveHousehold).",
-        )
+        return ALREADY_IN_HOUSEHOLD
     if not code or len(code) > 100:
         return REDEMPTION_REFUSALS["UNKNOWN"]
     async with engine.begin() as conn:

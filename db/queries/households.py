@@ -316,7 +316,8 @@ async def create_household_invitation(
 @dataclass(frozen=True, slots=True)
 class Redemption:
     status: str
-    """JOINED, UNKNOWN (no such code, or its household is gone), EXPIRED or USED."""
+    """JOINED, UNKNOWN (no such code, or its household is gone), EXPIRED, USED, or ALREADY (the
+    account has a household by now; nothing written)."""
     household_id: int | None = None
 
 
@@ -354,7 +355,13 @@ async def redeem_household_invitation(
             return Redemption("UNKNOWN")
         return Redemption("USED" if why.used else "EXPIRED")
     household_id = int(row.household_id)
-    await conn.execute(
-        update(Account).where(Account.id == account_id).values(household_id=household_id)
+    joined = await conn.execute(
+        update(Account)
+        .where(Account.id == account_id, Account.household_id.is_(None))
+        .values(household_id=household_id)
     )
+    if not joined.rowcount:
+        # The account joined or registered a household meanwhile: the code stays unused.
+        await conn.rollback()
+        return Redemption("ALREADY")
     return Redemption("JOINED", household_id)

@@ -265,3 +265,26 @@ async def test_a_household_reviews_a_loan_once_whatever_its_number_of_accounts(
     assert first["__typename"] == "ReviewLoanSuccess", first
     again = (await second.data(REVIEW, {"loan": loan_id, "stars": 1}))["reviewLoan"]
     assert again["code"] == "ALREADY_REVIEWED"
+
+
+async def test_a_code_is_not_spent_by_an_account_that_has_a_household_by_then(
+    gql: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    """The race the resolver's check cannot see: the account registered a household between
+    reading its viewer and redeeming. The code stays unused."""
+    from db.queries.households import redeem_household_invitation
+
+    martin = await registered(gql, "Martin", CHAVENAY)
+    code = (await martin.data(INVITE))["inviteToHousehold"]["invitationCode"]
+    await registered(gql, "Durand", VERSAILLES)
+    async with clean_db.begin() as conn:
+        account_id = (
+            await conn.execute(text("SELECT id FROM accounts WHERE display_name = 'Durand'"))
+        ).scalar_one()
+        redemption = await redeem_household_invitation(conn, code=code, account_id=account_id)
+    assert redemption.status == "ALREADY"
+    async with clean_db.connect() as conn:
+        unused = (
+            await conn.execute(text("SELECT used_at IS NULL FROM household_invitations"))
+        ).scalar_one()
+    assert unused
