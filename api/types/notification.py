@@ -48,7 +48,9 @@ class NotificationKind(Enum):
     )
     SEAT_CANCELLED = strawberry.enum_value(
         "SEAT_CANCELLED",
-        description="A booking in your carpool was cancelled (subject: the carpool).",
+        description="A seat was cancelled (subject: the carpool): a passenger gave theirs back "
+        "(to the driver), or the driver cancelled the trip or dropped the date you booked (to "
+        "the passenger).",
     )
     COMMENT_ADDED = strawberry.enum_value(
         "COMMENT_ADDED",
