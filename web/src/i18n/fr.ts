@@ -257,6 +257,7 @@ export const fr = {
 
   "error.BAD_USER_INPUT": "Cette valeur n'est pas acceptée.",
   "error.INVALID_COORDINATES": "Cet emplacement n'est pas valide.",
+  "error.OUTSIDE_SERVICE_AREA": "Cet emplacement est hors de la zone desservie (la France). Latitude et longitude inversées ?",
   "error.INVALID_GEOMETRY": "Ce tracé n'est pas valide.",
   "error.EMPTY_GEOMETRY": "Ce tracé est vide.",
   "error.GEOMETRY_TOO_LARGE": "Ce tracé est trop grand.",
