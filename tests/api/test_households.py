@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -53,15 +54,23 @@ async def registered(gql: GraphQLClient, name: str, home: dict[str, float]) -> G
     return client
 
 
+def database_id(global_id: str) -> int:
+    type_name, _, value = base64.b64decode(global_id).decode().partition(":")
+    assert type_name == "Household"
+    return int(value)
+
+
 async def home_and_public(engine: AsyncEngine, household_gid: str) -> tuple[LngLat, LngLat]:
+    """The household's exact and public points, straight from the database."""
     async with engine.connect() as conn:
         row = (
             await conn.execute(
                 text(
                     "SELECT ST_X(home_location) hx, ST_Y(home_location) hy, "
                     "ST_X(public_location) px, ST_Y(public_location) py FROM households "
-                    "WHERE name = (SELECT name FROM households ORDER BY id LIMIT 1)"
-                )
+                    "WHERE id = :id"
+                ),
+                {"id": database_id(household_gid)},
             )
         ).one()
     return LngLat(lng=row.hx, lat=row.hy), LngLat(lng=row.px, lat=row.py)
@@ -234,17 +243,18 @@ async def test_leaving_keeps_the_home_until_the_last_member_goes(
         "dissolved": False,
     }
     assert (await claire.data(ME))["me"]["household"] is None
-    assert (await martin.data(ME))["me"]["household"]["members"] == [
-        {"displayName": "Martin", "isYou": True}
-    ]
+    household = (await martin.data(ME))["me"]["household"]
+    assert household["members"] == [{"displayName": "Martin", "isYou": True}]
     assert (await martin.data(LEAVE))["leaveHousehold"]["dissolved"] is True
     async with clean_db.connect() as conn:
         row = (
             await conn.execute(
                 text(
                     "SELECT name, erased_at IS NOT NULL AS erased, "
-                    "ST_Equals(home_location, public_location) AS home_hidden FROM households"
-                )
+                    "ST_Equals(home_location, public_location) AS home_hidden FROM households "
+                    "WHERE id = :id"
+                ),
+                {"id": database_id(household["id"])},
             )
         ).one()
     assert row.name != "Famille Martin"

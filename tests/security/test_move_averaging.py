@@ -9,41 +9,32 @@ draws afresh (tests/api/test_households.py checks that the new point is ≥ 150 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo.coords import LngLat
 from geo.distance import great_circle_m
 from tests.api.conftest import GraphQLClient
-from tests.api.test_households import CHAVENAY, MOVE, registered
+from tests.api.test_households import CHAVENAY, MOVE, home_and_public, registered
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
 
-async def points(engine: AsyncEngine) -> tuple[LngLat, LngLat]:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT ST_X(home_location) hx, ST_Y(home_location) hy, "
-                    "ST_X(public_location) px, ST_Y(public_location) py FROM households"
-                )
-            )
-        ).one()
-    return LngLat(lng=row.hx, lat=row.hy), LngLat(lng=row.px, lat=row.py)
+async def points(engine: AsyncEngine, client: GraphQLClient) -> tuple[LngLat, LngLat]:
+    household_id = (await client.data("{ me { household { id } } }"))["me"]["household"]["id"]
+    return await home_and_public(engine, household_id)
 
 
 async def test_repeated_moves_to_the_same_door_publish_one_point(
     gql: GraphQLClient, clean_db: AsyncEngine
 ) -> None:
     martin = await registered(gql, "Martin", CHAVENAY)
-    _, first_public = await points(clean_db)
+    _, first_public = await points(clean_db, martin)
     published = {first_public}
     for step in range(12):
         nudge = (step % 3) * 0.00002  # 0 to ~3 m: "the same address", typed again
         moved = (await martin.data(MOVE, {"lng": 1.99 + nudge, "lat": 48.85}))["moveHousehold"]
         assert moved["__typename"] == "MoveHouseholdSuccess", moved
-        home, public = await points(clean_db)
+        home, public = await points(clean_db, martin)
         assert 150 <= great_circle_m(home, public) <= 400
         published.add(public)
     assert published == {first_public}
@@ -51,8 +42,8 @@ async def test_repeated_moves_to_the_same_door_publish_one_point(
 
 async def test_a_real_move_draws_a_new_point(gql: GraphQLClient, clean_db: AsyncEngine) -> None:
     martin = await registered(gql, "Martin", CHAVENAY)
-    _, before = await points(clean_db)
+    _, before = await points(clean_db, martin)
     await martin.data(MOVE, {"lng": 2.1301, "lat": 48.8049})  # Versailles, 11 km away
-    home, after = await points(clean_db)
+    home, after = await points(clean_db, martin)
     assert after != before
     assert 150 <= great_circle_m(home, after) <= 400
