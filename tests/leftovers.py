@@ -37,7 +37,8 @@ import psutil
 
 MARKER = "VOISINAGE_TEST_RUN"
 """Environment variable holding this run's token; children inherit it."""
-TEMP_PREFIX = "voisinage-pytest-"
+TEMP_PREFIX = "vtest-"
+"""Short on purpose: a cluster made inside must keep its Unix socket path under 107 bytes."""
 VAR_TMP = Path("/var/tmp")  # where db.embedded falls back; only listed and cleaned here
 CLUSTER_FALLBACK_GLOB = "voisinage-*"
 STOP_TIMEOUT_S = 15.0
@@ -64,7 +65,7 @@ def begin() -> Run:
     killed before its end (SIGKILL, a timeout) left is cleaned by the next one (`reap_dead_runs`).
     """
     reap_dead_runs()
-    token = uuid.uuid4().hex
+    token = uuid.uuid4().hex[:12]
     os.environ[MARKER] = token
     temp_root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-{token}-"))
     temp_root.chmod(0o755)
