@@ -87,13 +87,19 @@ pytest: bootstrap web
 # searches, nested fields, errors, cost refusals and statement counts of tests/api. Every other
 # resolver shape is compared byte for byte between both modes by tests/test_fast_paths_parity.py,
 # which `pytest` runs. About a minute more.
-STOCK_TESTS := tests/api/test_items.py tests/api/test_gardens.py tests/api/test_cost.py \
-	tests/api/test_bad_input.py tests/api/test_search_statements.py tests/api/test_transport.py
+# The stock paths (FAST_PATHS=off) beyond tests/test_fast_paths_parity.py, which runs every
+# search shape, error and live delivery both ways: the files that exercise the searches and the
+# transport's refusals.
+STOCK_TESTS := tests/api/test_items.py tests/api/test_bad_input.py tests/api/test_search_statements.py
 
 pytest-stock: bootstrap
 	$(BIN)/pytest --fast-paths=off $(STOCK_TESTS)
 
-test: lint typecheck web-check pytest pytest-stock
+# The static checks run side by side (ruff, mypy and the web checks each use one core), after
+# the installs they share; then the suites.
+test: bootstrap web-deps
+	@$(MAKE) --no-print-directory -j3 lint typecheck web-check
+	@$(MAKE) --no-print-directory pytest pytest-stock
 
 schema: bootstrap
 	$(BIN)/python -m api export-schema
