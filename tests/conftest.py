@@ -110,6 +110,13 @@ def database_url(server_url: str) -> Iterator[str]:
     name = f"voisinage_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+        # A test database is thrown away: its commits need not wait for the WAL to reach the
+        # disk (the suite commits tens of thousands of times; durability is not under test here).
+        conn.execute(
+            psycopg.sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(
+                psycopg.sql.Identifier(name)
+            )
+        )
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)

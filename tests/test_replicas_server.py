@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -165,8 +166,10 @@ async def test_searches_run_on_the_standby_and_none_is_lost_when_it_stops(
     assert len(results) > during > 0
     assert replicated.search_calls(replicated.standby) > before_back  # taken back
     metrics = httpx.get(f"{a.http_url}/metrics", timeout=5).text
-    assert 'voisinage_replica_lag_seconds{replica="127.0.0.1:' in metrics
-    assert 'voisinage_replica_healthy{replica="127.0.0.1:' in metrics
+    # The label is the standby's host (127.0.0.1, or its socket directory), port and database.
+    port = replicated.standby_port
+    assert re.search(rf'voisinage_replica_lag_seconds{{replica="[^"]*:{port}(/\w+)?"}} ', metrics)
+    assert re.search(rf'voisinage_replica_healthy{{replica="[^"]*:{port}(/\w+)?"}} 1\.0', metrics)
     print(f"\n{len(results)} requests under load, {len(failed)} lost")
 
 
