@@ -86,11 +86,8 @@ pytest: bootstrap web
 # The API on the libraries' stock paths (FAST_PATHS=off: no api/fastpaths, no db/fastpaths): the
 # searches, nested fields, errors, cost refusals and statement counts of tests/api. Every other
 # resolver shape is compared byte for byte between both modes by tests/test_fast_paths_parity.py,
-# which `pytest` runs. About a minute more.
-# The stock paths (FAST_PATHS=off) beyond tests/test_fast_paths_parity.py, which runs every
-# search shape, error and live delivery both ways: the files that exercise the searches and the
-# transport's refusals (tests/api/test_items.py too when there is time: `make pytest-stock
-# STOCK_TESTS=tests/api`).
+# which `pytest` runs. Under half a minute; `make pytest-stock STOCK_TESTS=tests/api` runs all
+# of tests/api that way.
 STOCK_TESTS := tests/api/test_bad_input.py tests/api/test_search_statements.py
 
 pytest-stock: bootstrap
